@@ -1,0 +1,314 @@
+"""Bytes to records: split lines, take envelopes off, date them, join tracebacks.
+
+`Framer` is a sans-I/O engine in the manner of h11's receive buffer: it is fed bytes and the
+read time, and hands back `Line` values. It never reads a clock or a file, and its memory is
+bounded by `max_line` and the number of groups, never by the length of the stream.
+"""
+
+from __future__ import annotations
+
+import re
+
+from logscan.envelopes import ANSI_CSI, InputFormat, Unwrappers
+from logscan.model import Line
+from logscan.timestamps import TimestampParser
+
+__all__ = ["Framer", "InputFormat"]
+
+_MAX_RECORD_LINES = 200  # a joined record (a traceback) is capped at this many lines
+_MAX_GROUPS = 256  # records held for joining at once; the oldest is released beyond this
+
+# Where a record stands in a Python traceback (traceback.py: format_exception), which decides
+# what the next line of its group may add to it.
+_OPEN, _FRAMES, _RAISED, _CHAINED = range(4)
+_TRACEBACK = "Traceback (most recent call last):"
+_CHAIN_MARKERS = (
+    "During handling of the above exception, another exception occurred:",
+    "The above exception was the direct cause of the following exception:",
+)
+# The last line of a traceback: "ValueError: msg", "werkzeug.exceptions.ClientDisconnected: 400
+# Bad Request: ...", or a bare "StopIteration". All-caps names are log headers ("INFO:     ").
+_EXCEPTION = re.compile(r"([A-Za-z_][\w.]*)(?::(?: |$)|$)")
+
+
+class _Record:
+    """A record being built: the first line's identity plus the continuation lines so far."""
+
+    __slots__ = (
+        "blank", "group", "inferred", "number", "parts", "size", "state", "truncated", "ts",
+    )  # fmt: skip
+
+    def __init__(
+        self, *, group: str, number: int, ts: float | None, text: str, truncated: bool
+    ) -> None:
+        self.group = group
+        self.number = number
+        self.ts = ts
+        self.inferred = False
+        self.parts = [text]
+        self.size = len(text)
+        self.truncated = truncated
+        self.state = _OPEN
+        self.blank: Line | None = None  # a blank line held until the next shows if it belongs
+
+    def add(self, text: str, limit: int) -> None:
+        """Append a line; beyond the caps it is dropped and the record flagged truncated."""
+        if len(self.parts) >= _MAX_RECORD_LINES or self.size + 1 + len(text) > limit:
+            self.truncated = True
+            return
+        self.parts.append(text)
+        self.size += 1 + len(text)
+
+    def glue(self) -> None:
+        """Make docker/CRI partial pieces one line again: they are joined without "\n"."""
+        self.parts = ["".join(self.parts)]
+
+    def text(self) -> str:
+        return self.parts[0] if len(self.parts) == 1 else "\n".join(self.parts)
+
+
+class Framer:
+    """Turns the bytes of one source into `Line` records.
+
+    `feed` returns the records completed so far; the last record of each group is held until
+    the next line of that group shows whether it continues it (a traceback). `flush` releases
+    held records when the source is idle; `close` also takes the unterminated last line.
+    Feeding the same bytes in any chunks gives the same records.
+    """
+
+    __slots__ = (
+        "_buffer", "_discarding", "_last_ts", "_max_line", "_number", "_partials", "_pending",
+        "_source", "_timestamps", "_unwrap",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        *,
+        source: str,
+        input_format: InputFormat = InputFormat.AUTO,
+        timestamps: TimestampParser | None = None,
+        max_line: int = 65536,
+    ) -> None:
+        self._source = source
+        self._timestamps = timestamps if timestamps is not None else TimestampParser()
+        self._unwrap = Unwrappers(self._timestamps).select(InputFormat(input_format))
+        self._max_line = max_line
+        self._buffer = bytearray()  # the partial last line; it never holds a b"\n"
+        self._discarding = False  # skipping the rest of a line cut at max_line
+        self._number = 0
+        self._last_ts: float | None = None
+        self._pending: dict[str, _Record] = {}  # by join key: records that may still grow
+        self._partials: dict[str, _Record] = {}  # by join key: docker/CRI partial pieces
+
+    def feed(self, data: bytes, now: float) -> list[Line]:
+        """Take the next bytes read at `now`; return the records they complete."""
+        out: list[Line] = []
+        if self._discarding:
+            newline = data.find(b"\n")
+            if newline < 0:
+                return out  # still inside the over-long line: nothing is buffered
+            data = data[newline + 1 :]
+            self._discarding = False
+        buffer = self._buffer
+        searched = len(buffer)  # everything before this was searched for b"\n" already
+        buffer += data
+        end = buffer.rfind(b"\n", searched)
+        if end >= 0:
+            complete = bytes(buffer[: end + 1])
+            del buffer[: end + 1]
+            self._lines(complete, now, out)
+        if len(buffer) > self._max_line + 1:  # + 1: a "\r" before the "\n" is not content
+            self._physical(_decode(bytes(buffer[: self._max_line])), True, now, out)
+            buffer.clear()
+            self._discarding = True
+        return out
+
+    def flush(self, now: float) -> list[Line]:
+        """The source is idle: release records held for joining (the partial line stays)."""
+        out: list[Line] = []
+        for record in self._pending.values():
+            self._emit(record, now, out)
+        self._pending.clear()
+        return out
+
+    def close(self, now: float) -> list[Line]:
+        """End of input: the unterminated last line, partial pieces, then everything held."""
+        out: list[Line] = []
+        rest = bytes(self._buffer)
+        self._buffer.clear()
+        if rest and not self._discarding:
+            content = rest[:-1] if rest.endswith(b"\r") else rest
+            truncated = len(content) > self._max_line
+            self._physical(_decode(content[: self._max_line]), truncated, now, out)
+        self._discarding = False
+        partials = list(self._partials.items())
+        self._partials.clear()
+        for key, piece in partials:
+            piece.glue()
+            self._record(key, piece, now, out)
+        out += self.flush(now)
+        return out
+
+    def _lines(self, complete: bytes, now: float, out: list[Line]) -> None:
+        """Frame whole lines ("\n"-terminated); decode them at once unless one is too long."""
+        limit = self._max_line
+        if len(complete) > limit + 1 and max(map(len, complete.split(b"\n"))) > limit:
+            for raw in complete[:-1].split(b"\n"):
+                content = raw[:-1] if raw.endswith(b"\r") else raw
+                self._physical(_decode(content[:limit]), len(content) > limit, now, out)
+            return
+        # "\n" cannot occur inside a UTF-8 sequence, so decoding the block equals per line.
+        text = complete.decode("utf-8", "replace")
+        if "\x1b" in text:
+            text = ANSI_CSI.sub("", text)  # a CSI sequence cannot contain "\n"
+        if "\r" in text:
+            text = text.replace("\r\n", "\n")
+        for line in text[:-1].split("\n"):
+            self._physical(line, False, now, out)
+
+    def _physical(self, text: str, truncated: bool, now: float, out: list[Line]) -> None:
+        """One physical line: unwrap its envelope, assemble partials, then join."""
+        self._number += 1
+        found = self._unwrap(text) if self._unwrap is not None else None
+        if found is None:
+            piece = _Record(group="", number=self._number, ts=None, text=text, truncated=truncated)
+            self._record("", piece, now, out)
+            return
+        key, group, ts, message, partial = found
+        piece = _Record(group=group, number=self._number, ts=ts, text=message, truncated=truncated)
+        if partial or key in self._partials:
+            held = self._partials.get(key)
+            if held is None:
+                self._hold(self._partials, key, piece, now, out)
+                return
+            held.add(message, self._max_line)
+            held.truncated |= truncated
+            if partial:
+                return
+            del self._partials[key]
+            held.glue()
+            piece = held  # dated and numbered by its first piece
+        self._record(key, piece, now, out)
+
+    def _record(self, key: str, piece: _Record, now: float, out: list[Line]) -> None:
+        """Continue the group's pending record with `piece`, or start a new one."""
+        text = piece.text()
+        ts = piece.ts
+        pending = self._pending.get(key)
+        if pending is not None:
+            if self._continues(pending, text, now):
+                pending.truncated |= piece.truncated
+                return
+            del self._pending[key]
+            self._emit(pending, now, out)
+        if ts is None:
+            ts = self._timestamps.parse_text(text)
+        if ts is None:
+            piece.inferred = True
+            ts = now if self._last_ts is None else self._last_ts
+        else:
+            self._last_ts = ts
+        piece.ts = ts
+        if not text:  # a blank line cannot be continued: nothing to wait for
+            self._emit(piece, now, out)
+            return
+        piece.state = _opening_state(text) if text[-1] == ":" or "\n" in text else _OPEN
+        self._hold(self._pending, key, piece, now, out)
+
+    def _continues(self, pending: _Record, text: str, now: float) -> bool:
+        """Add `text` to `pending` if it continues it; a blank is held until the next line."""
+        if not text:
+            if pending.state < _RAISED or pending.blank is not None:
+                return False
+            ts = now if self._last_ts is None else self._last_ts
+            pending.blank = self._line(
+                number=self._number, text="", ts=ts, inferred=True, group=pending.group
+            )
+            return True
+        state = _advance(pending.state, text)
+        if state is None:
+            return False
+        if pending.blank is not None:
+            pending.add("", self._max_line)
+            pending.blank = None
+        pending.add(text, self._max_line)
+        pending.state = state
+        return True
+
+    def _hold(
+        self, held: dict[str, _Record], key: str, record: _Record, now: float, out: list[Line]
+    ) -> None:
+        if len(held) >= _MAX_GROUPS:  # bound memory: release the oldest group's record
+            oldest = next(iter(held))
+            evicted = held.pop(oldest)
+            if held is self._pending:
+                self._emit(evicted, now, out)
+            else:
+                evicted.glue()
+                self._record(oldest, evicted, now, out)
+        held[key] = record
+
+    def _emit(self, record: _Record, now: float, out: list[Line]) -> None:
+        ts = record.ts if record.ts is not None else now
+        line = self._line(
+            number=record.number, text=record.text(), ts=ts, inferred=record.inferred,
+            group=record.group, truncated=record.truncated,
+        )  # fmt: skip
+        out.append(line)
+        if record.blank is not None:
+            out.append(record.blank)
+
+    def _line(
+        self, *, number: int, text: str, ts: float, inferred: bool, group: str,
+        truncated: bool = False,
+    ) -> Line:  # fmt: skip
+        return Line(
+            source=self._source, number=number, text=text, ts=ts, ts_inferred=inferred,
+            group=group, truncated=truncated,
+        )  # fmt: skip
+
+
+def _advance(state: int, text: str) -> int | None:
+    """The traceback state after `text`, or None when `text` does not continue the record."""
+    if "\n" in text:
+        return _advance_lines(state, text)
+    if state == _RAISED:  # only a chain marker continues a finished traceback
+        return _CHAINED if text.startswith(_CHAIN_MARKERS) else None
+    head = text[:1]
+    if head == "T" and text.startswith(_TRACEBACK):
+        return _FRAMES
+    if state == _CHAINED:
+        return None
+    if head in {" ", "\t"}:  # frames, source lines, 3.11 carets, indented details
+        return state
+    return _RAISED if state == _FRAMES and _is_exception(text) else None
+
+
+def _advance_lines(state: int, text: str) -> int | None:
+    """A journald MESSAGE with newlines: its first line decides, all lines advance."""
+    lines = text.split("\n")
+    result = _advance(state, lines[0])
+    for line in lines[1:]:
+        if result is not None and line:
+            result = _advance(result, line) or result
+    return result
+
+
+def _is_exception(text: str) -> bool:
+    found = _EXCEPTION.match(text)
+    return found is not None and not found.group(1).isupper()
+
+
+def _opening_state(text: str) -> int:
+    """The traceback state of a new record: a bare traceback, uvicorn's "ERROR:    Traceback
+    (most recent call last):" header, a multi-line journald entry."""
+    lines = text.split("\n")
+    state = _FRAMES if lines[0].endswith(_TRACEBACK) else _OPEN
+    for line in lines[1:]:
+        state = (line and _advance(state, line)) or state
+    return state
+
+
+def _decode(raw: bytes) -> str:
+    text = raw.decode("utf-8", "replace")
+    return ANSI_CSI.sub("", text) if "\x1b" in text else text
