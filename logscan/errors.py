@@ -1,10 +1,10 @@
 """Errors logscan raises, arranged by what the caller can do about them.
 
-    LogscanError
-    ├── ConfigError (ValueError)   bad options or config file: fix and restart (exit 2)
-    │   └── PatternError           a pattern pack that does not load: names file, id, reason
-    ├── SourceError (OSError)      an input cannot be opened or read
-    └── SinkError                  an output cannot take events
+LogscanError
+├── ConfigError (ValueError)   bad options or config file: fix and restart (exit 2)
+│   └── PatternError           a pattern pack that does not load: names file, id, reason
+├── SourceError (OSError)      an input cannot be opened or read
+└── SinkError                  an output cannot take events
 """
 
 from __future__ import annotations

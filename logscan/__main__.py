@@ -1,0 +1,5 @@
+"""`python -m logscan`."""
+
+from logscan.cli import main
+
+main()

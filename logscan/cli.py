@@ -1,0 +1,191 @@
+"""The command line: options become a frozen config, and one function runs it. Nothing else."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, ParamSpec
+
+import typer
+
+from logscan import insights
+from logscan.config import (
+    FailOn,
+    OutputFormat,
+    ScanConfig,
+    check_max_line,
+    check_pattern_paths,
+    parse_timezone,
+)
+from logscan.coverage import coverage
+from logscan.errors import LogscanError
+from logscan.framing import InputFormat
+from logscan.model import IncidentState
+from logscan.patterns import PatternSet, load_patterns
+from logscan.pipeline import Source, records, scan
+from logscan.render import to_console, to_json
+from logscan.sources.files import open_source
+
+app = typer.Typer(
+    help="Find crash loops and overload in model-server logs, with evidence and what to change.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+patterns_app = typer.Typer(help="List and try the signature packs.", no_args_is_help=True)
+app.add_typer(patterns_app, name="patterns")
+
+_P = ParamSpec("_P")
+
+
+def _user_errors(command: Callable[_P, None]) -> Callable[_P, None]:
+    """Errors the user can fix (bad option, pack, file) end the command with one line, exit 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> None:
+        try:
+            command(*args, **kwargs)
+        except LogscanError as error:
+            sys.stderr.write(f"logscan: error: {error}\n")
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+Files = Annotated[list[str], typer.Argument(help="Log files (.gz too), or - for stdin.")]
+PatternPaths = Annotated[
+    list[Path] | None,
+    typer.Option("--patterns", help="Extra pack file or directory of packs (repeatable)."),
+]
+InputFormatOption = Annotated[
+    InputFormat,
+    typer.Option("--input-format", help="Envelope of every line; auto recognises each line."),
+]
+TimezoneOption = Annotated[
+    str, typer.Option("--timezone", help="Zone of timestamps without one (UTC, IANA, +HH:MM).")
+]
+
+
+@app.command("scan")
+@_user_errors
+def scan_command(
+    files: Files,
+    output: Annotated[
+        OutputFormat | None,
+        typer.Option("--format", help="json: one event per line. Default: console on a terminal."),
+    ] = None,
+    input_format: InputFormatOption = InputFormat.AUTO,
+    timezone: TimezoneOption = "UTC",
+    patterns: PatternPaths = None,
+    fail_on: Annotated[
+        FailOn, typer.Option("--fail-on", help="Exit 1 when an incident this severe opened.")
+    ] = FailOn.WARNING,
+    max_line: Annotated[
+        int, typer.Option("--max-line-length", help="Longer lines are cut and flagged.")
+    ] = 65536,
+) -> None:
+    """Replay captured logs and report the incidents in them.
+
+    Exit status: 0 no incident at or above --fail-on, 1 one opened, 2 usage or config error.
+    """
+    config = ScanConfig(
+        output=output or (OutputFormat.CONSOLE if sys.stdout.isatty() else OutputFormat.JSON),
+        input_format=input_format,
+        timezone=parse_timezone(timezone),
+        pattern_paths=check_pattern_paths(tuple(patterns or ())),
+        fail_on=fail_on,
+        max_line=check_max_line(max_line),
+        colour=sys.stdout.isatty() and "NO_COLOR" not in os.environ,
+    )
+    raise typer.Exit(run_scan(config, [open_source(spec) for spec in files]))
+
+
+def run_scan(config: ScanConfig, sources: list[Source]) -> int:
+    """Scan `sources`, write each event as it comes; the exit status."""
+    pack = load_patterns(config.pattern_paths)
+    failed = False
+    events = scan(
+        sources,
+        pack,
+        input_format=config.input_format,
+        timezone=config.timezone,
+        max_line=config.max_line,
+    )
+    for event in events:
+        if config.output is OutputFormat.JSON:
+            text = to_json(event)
+        else:
+            text = to_console(event, colour=config.colour)
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+        if getattr(event, "state", None) is IncidentState.OPENED:
+            failed |= config.fail_on.fails(event.incident.severity)  # type: ignore[union-attr]
+    return 1 if failed else 0
+
+
+@patterns_app.command("list")
+@_user_errors
+def patterns_list(patterns: PatternPaths = None) -> None:
+    """Every signature (pack, id, signal) and every rule."""
+    pack = load_patterns(check_pattern_paths(tuple(patterns or ())))
+    for signature in pack.signatures:
+        typer.echo(f"{signature.pack:10} {signature.id:40} -> {signature.signal}")
+        if signature.description:
+            typer.echo(f"{'':10} {signature.description}")
+    typer.echo("")
+    for rule in pack.rules:
+        signals = ", ".join(sorted(rule.signals))
+        typer.echo(f"{rule.pack:10} rule {rule.kind:29} {rule.type} on {signals}")
+
+
+@patterns_app.command("test")
+@_user_errors
+def patterns_test(
+    files: Files,
+    patterns: PatternPaths = None,
+    input_format: InputFormatOption = InputFormat.AUTO,
+    timezone: TimezoneOption = "UTC",
+) -> None:
+    """Per signature: hits, with line numbers; then error-looking lines nothing matched."""
+    pack: PatternSet = load_patterns(check_pattern_paths(tuple(patterns or ())))
+    sources = [open_source(spec) for spec in files]
+    merged = records(sources, input_format=input_format, timezone=parse_timezone(timezone))
+    report = coverage(merged, pack)
+    typer.echo(f"{report.lines} records")
+    for hits in report.hits:
+        where = ", ".join(hits.places) + (" ..." if hits.count > len(hits.places) else "")
+        typer.echo(f"{hits.count:7}  {hits.signature:40} {where}")
+    typer.echo(f"\n{report.unmatched_total} error-looking records matched no signature")
+    for line in report.unmatched:
+        typer.echo(f"  {line.source}:{line.number}: {line.text.partition(chr(10))[0]}")
+
+
+@app.command("explain")
+@_user_errors
+def explain(
+    kind: Annotated[str, typer.Argument(help="An incident kind, e.g. crash_loop.")],
+) -> None:
+    """What an incident kind means, why it happens, and what to change."""
+    found = insights.explain(kind)
+    if not found:
+        known = ", ".join(insights.kinds())
+        raise LogscanError(f"explain: unknown incident kind {kind!r} (known: {known})")
+    for cause, insight in found:
+        typer.echo(f"{kind}" + (f" (cause: {cause})" if cause else ""))
+        typer.echo(f"  {insight.summary}")
+        for step in insight.remediation:
+            typer.echo(f"  - {step}")
+        typer.echo("")
+
+
+def main() -> None:
+    """Entry point; a closed stdout (`| head`) ends quietly instead of with a traceback."""
+    try:
+        app()
+    except BrokenPipeError:
+        # Keep Python from complaining again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)

@@ -1,0 +1,197 @@
+"""Pattern packs: load, validate and compile signatures and rules; match records against them.
+
+A pack is a TOML file (see DESIGN.md, "Pattern packs"). Built-in packs ship in the
+`logscan.packs` package; a user's packs come after them and replace a built-in signature or
+rule with the same id or kind. Any defect stops loading with a PatternError naming the file, the
+item and the reason, because a signature that silently never matches is worse than none.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import tomllib
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import regex
+
+from logscan.errors import PatternError
+from logscan.model import Line, Match
+from logscan.rules import Rule, parse_rule
+
+# A user's regex runs under this budget per record; catastrophic backtracking is reported
+# instead of hanging the stream (the `regex` package's timeout, which `re` lacks).
+MATCH_TIMEOUT_S = 0.25
+
+_SIGNATURE_KEYS = {"id", "signal", "regex", "literals", "fields", "samples", "description"}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Signature:
+    """One log shape and the signal it emits."""
+
+    id: str
+    signal: str
+    pattern: regex.Pattern[str]
+    literals: tuple[str, ...]
+    fields: tuple[tuple[str, str], ...]
+    samples: tuple[str, ...]
+    description: str
+    pack: str
+
+    def match(self, line: Line) -> Match | None:
+        """The Match for `line`, or None; raises TimeoutError past MATCH_TIMEOUT_S."""
+        found = self.pattern.search(line.text, timeout=MATCH_TIMEOUT_S)
+        if found is None:
+            return None
+        captured = tuple((k, v) for k, v in found.groupdict().items() if v is not None)
+        return Match(
+            signature=self.id, signal=self.signal, fields=self.fields + captured, line=line
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PatternSet:
+    """The signatures (in priority order: the first that matches wins) and the rules."""
+
+    signatures: tuple[Signature, ...]
+    rules: tuple[Rule, ...]
+
+    def candidates(self, text: str) -> Iterable[Signature]:
+        """Signatures whose literal prefilter admits `text`, in priority order."""
+        for signature in self.signatures:
+            if any(literal in text for literal in signature.literals):
+                yield signature
+
+    def match(self, line: Line, timeouts: Counter[str] | None = None) -> Match | None:
+        """The first signature's Match for `line`; a signature that blows its time budget is
+        counted in `timeouts` and skipped, so one bad regex cannot stall the stream."""
+        for signature in self.candidates(line.text):
+            try:
+                found = signature.match(line)
+            except TimeoutError:
+                if timeouts is not None:
+                    timeouts[signature.id] += 1
+                continue
+            if found is not None:
+                return found
+        return None
+
+
+def builtin_pack_paths() -> list[Path]:
+    """The built-in packs, in their fixed load order (file name order)."""
+    root = importlib.resources.files("logscan.packs")
+    return sorted(Path(str(item)) for item in root.iterdir() if item.name.endswith(".toml"))
+
+
+def load_patterns(extra: Sequence[Path] = (), *, builtin: bool = True) -> PatternSet:
+    """Built-in packs (unless `builtin` is false), then each path in `extra` (file or dir)."""
+    paths = builtin_pack_paths() if builtin else []
+    for path in extra:
+        paths.extend(sorted(path.glob("*.toml")) if path.is_dir() else [path])
+    signatures: dict[str, Signature] = {}
+    rules: dict[str, Rule] = {}
+    for path in paths:
+        pack_signatures, pack_rules = load_pack(path)
+        # A later pack replaces an earlier item with the same id, keeping its priority slot.
+        signatures.update((s.id, s) for s in pack_signatures)
+        rules.update((r.kind, r) for r in pack_rules)
+    return PatternSet(signatures=tuple(signatures.values()), rules=tuple(rules.values()))
+
+
+def load_pack(path: Path) -> tuple[list[Signature], list[Rule]]:
+    """The signatures and rules of one pack file."""
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise PatternError(str(path), "", f"cannot read: {error.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise PatternError(str(path), "", f"not valid TOML: {error}") from None
+    if unknown := sorted(set(document) - {"signature", "rule", "pack"}):
+        raise PatternError(str(path), "", f"unknown table {unknown[0]!r}")
+    pack = path.stem
+    signatures = [_signature(path, item, pack) for item in _tables(path, document, "signature")]
+    _refuse_duplicates(path, [s.id for s in signatures], "signature")
+    rules = []
+    for item in _tables(path, document, "rule"):
+        try:
+            rules.append(parse_rule(item, pack))
+        except ValueError as error:
+            raise PatternError(str(path), f"rule {item.get('kind', '?')}", str(error)) from None
+    _refuse_duplicates(path, [r.kind for r in rules], "rule")
+    return signatures, rules
+
+
+def _tables(path: Path, document: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+    items = document.get(key, [])
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise PatternError(str(path), "", f"{key!r} must be an array of tables ([[{key}]])")
+    return items
+
+
+def _signature(path: Path, table: Mapping[str, Any], pack: str) -> Signature:
+    ident = table.get("id")
+    if not isinstance(ident, str) or not ident:
+        raise PatternError(str(path), "signature ?", "'id' must be a non-empty string")
+    try:
+        return _build_signature(table, pack)
+    except ValueError as error:
+        raise PatternError(str(path), f"signature {ident}", str(error)) from None
+
+
+def _build_signature(table: Mapping[str, Any], pack: str) -> Signature:
+    if unknown := sorted(set(table) - _SIGNATURE_KEYS):
+        raise ValueError(f"unknown key {unknown[0]!r}")
+    for key in ("signal", "regex"):
+        if not isinstance(table.get(key), str) or not table[key]:
+            raise ValueError(f"{key!r} must be a non-empty string")
+    try:
+        pattern = regex.compile(table["regex"])
+    except regex.error as error:
+        raise ValueError(f"bad regex: {error}") from None
+    literals = _string_list(table, "literals", required=True)
+    samples = _string_list(table, "samples", required=True)
+    fields = table.get("fields", {})
+    if not isinstance(fields, dict) or not all(isinstance(v, str) for v in fields.values()):
+        raise ValueError("'fields' must be a table of strings")
+    signature = Signature(
+        id=table["id"],
+        signal=table["signal"],
+        pattern=pattern,
+        literals=tuple(literals),
+        fields=tuple(fields.items()),
+        samples=tuple(samples),
+        description=str(table.get("description", "")),
+        pack=pack,
+    )
+    _check_samples(signature)
+    return signature
+
+
+def _check_samples(signature: Signature) -> None:
+    """Each sample must match, and must contain a literal (else the prefilter would hide it)."""
+    for sample in signature.samples:
+        if not any(literal in sample for literal in signature.literals):
+            raise ValueError(f"sample contains none of the literals: {sample!r}")
+        if signature.pattern.search(sample) is None:
+            raise ValueError(f"regex does not match its sample: {sample!r}")
+
+
+def _string_list(table: Mapping[str, Any], key: str, *, required: bool) -> list[str]:
+    value = table.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ValueError(f"{key!r} must be a list of non-empty strings")
+    if required and not value:
+        raise ValueError(f"{key!r} must have at least one entry")
+    return value
+
+
+def _refuse_duplicates(path: Path, names: list[str], what: str) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise PatternError(str(path), f"{what} {name}", "duplicate id in this pack")
+        seen.add(name)

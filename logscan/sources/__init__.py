@@ -1,0 +1,1 @@
+"""Where bytes come from: files, stdin, and (for `watch`) followed files and processes."""
