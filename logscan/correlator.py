@@ -34,6 +34,7 @@ class _Open:
     causes: Counter[str] = field(default_factory=Counter)
     signals: Counter[str] = field(default_factory=Counter)
     evidence: list[Match] = field(default_factory=list)
+    views: list[int] = field(default_factory=list)  # ratio rules: rejections per numerator view
 
 
 @dataclass(slots=True)
@@ -129,6 +130,8 @@ class Correlator:
             track.last_unless = max(track.last_unless, ts)
         if rule.anchor and rule.anchor.selects(match):
             track.last_anchor = max(track.last_anchor, ts)
+        elif any(selector.selects(match) for selector in rule.until):
+            track.last_anchor = _NEVER  # the service answered: it is no longer starting
         if match.signal == rule.critical_on_replacement and rule.distinct:
             track.boots[match.field(rule.distinct)] = ts
             horizon = self._watermark - rule.window
@@ -168,9 +171,13 @@ class Correlator:
         if not numerator and not denominator:
             return False
         window.add(match, numerator, denominator)
-        if numerator and track.incident is not None:
-            _note(track.incident, match, cause_of(match))
-            track.incident.count += 1
+        incident = track.incident
+        if numerator and incident is not None:
+            _note(incident, match, cause_of(match))
+            for index in numerator:
+                incident.views[index] += 1
+            # The views are alternative records of the same rejections: count the largest.
+            incident.count = max(incident.views)
         return True
 
     def _severity(self, rule: Rule, track: _Track) -> Severity | None:
@@ -262,9 +269,11 @@ def _group_key(rule: Rule, match: Match) -> str:
 def _open(rule: Rule, key: str, track: _Track, severity: Severity) -> _Open:
     """The incident for a rule that has just started to hold: its window is the evidence."""
     window = track.window
+    views: list[int] = []
     if isinstance(window, RatioWindow):
         matches = list(window.evidence)
         causes = Counter(cause_of(m) for m in matches)
+        views = window.views()
     else:
         entries = window.entries()
         matches = [entry.match for entry in entries]
@@ -283,6 +292,7 @@ def _open(rule: Rule, key: str, track: _Track, severity: Severity) -> _Open:
         causes=causes,
         signals=Counter(m.signal for m in matches),
         evidence=matches[:EVIDENCE_CAP],
+        views=views,
     )
 
 
@@ -302,8 +312,12 @@ def _note(incident: _Open, match: Match, cause: str) -> None:
 
 
 def _main_cause(causes: Counter[str]) -> str:
-    """The most frequent specific cause; a weak one only when nothing more is known."""
-    ranked = sorted(causes.items(), key=lambda item: (item[0] in WEAK_CAUSES, -item[1], item[0]))
+    """The most frequent stated cause; one derived from a status (`http_503`) only when none
+    was stated, and a weak one (`exit`) only when nothing more is known."""
+    ranked = sorted(
+        causes.items(),
+        key=lambda item: (item[0] in WEAK_CAUSES, item[0].startswith("http_"), -item[1], item[0]),
+    )
     return next((cause for cause, n in ranked if n > 0), "")
 
 

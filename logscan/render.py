@@ -10,13 +10,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from logscan.model import Incident, IncidentEvent, IncidentState, Severity
-from logscan.pipeline import Event, Summary
+from logscan.pipeline import BATCH_READ_TIME, Event, Summary
 
 _COLOURS = {Severity.INFO: "36", Severity.WARNING: "33", Severity.CRITICAL: "31;1"}
 
 
-def iso_time(ts: float) -> str:
-    """RFC 3339 in UTC; milliseconds only when the time has a fraction."""
+def iso_time(ts: float) -> str | None:
+    """RFC 3339 in UTC; milliseconds only when the time has a fraction. None when no time was
+    known: in a replay, records without any timestamp (uvicorn's default format) sit at 0."""
+    if ts <= BATCH_READ_TIME:
+        return None
     moment = datetime.fromtimestamp(ts, UTC)
     return moment.isoformat(timespec="milliseconds" if moment.microsecond else "seconds")
 
@@ -78,8 +81,9 @@ def _incident_text(event: IncidentEvent, *, colour: bool) -> str:
     severity = incident.severity.upper()
     if colour:
         severity = f"\x1b[{_COLOURS[incident.severity]}m{severity}\x1b[0m"
+    when = iso_time(event.at) or "time unknown"
     head = (
-        f"{iso_time(event.at)}  {event.state.upper():8} {severity:8} {incident.kind}"
+        f"{when}  {event.state.upper():8} {severity:8} {incident.kind}"
         f"  group={incident.group}  cause={incident.cause or '-'}  count={incident.count}"
     )
     if event.state is not IncidentState.OPENED:
@@ -95,6 +99,8 @@ def _incident_text(event: IncidentEvent, *, colour: bool) -> str:
 
 
 def _span(incident: Incident) -> str:
+    if incident.first_seen <= BATCH_READ_TIME:
+        return "at unknown times (the lines carry no timestamp)"
     return f"{iso_time(incident.first_seen)} .. {iso_time(incident.last_seen)}"
 
 

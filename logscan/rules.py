@@ -61,6 +61,7 @@ class Rule:
     denominator: tuple[Selector, ...] = ()
     anchor: Selector | None = None  # the "after" signal
     anchor_within: float = 0.0
+    until: tuple[Selector, ...] = ()  # signals that end the "after" period early (ready)
     distinct: str = ""
     min_count: int = 1
     min_ratio: float = 0.0
@@ -83,6 +84,8 @@ class Rule:
             found |= selector.signals
         if self.anchor:
             found |= self.anchor.signals
+        for selector in self.until:
+            found |= selector.signals
         if self.unless:
             found |= self.unless.signals
         if self.critical_on_replacement:
@@ -96,6 +99,9 @@ _KEYS = {
     "group_by", "unless", "explained_by", "count_duplicates", "severity", "resolve_after",
     "description",
 }  # fmt: skip
+
+
+_AFTER_KEYS = {"signals", "within", "until"}
 
 
 def parse_rule(table: Mapping[str, Any], pack: str) -> Rule:
@@ -117,7 +123,7 @@ def parse_rule(table: Mapping[str, Any], pack: str) -> Rule:
     else:
         select = (_selector(table, "signals", exclude),)
         denominator = ()
-    anchor, anchor_within = _after(table.get("after"), rule_type)
+    anchor, anchor_within, until = _after(table.get("after"), rule_type)
     return Rule(
         kind=kind,
         type=rule_type,
@@ -125,6 +131,7 @@ def parse_rule(table: Mapping[str, Any], pack: str) -> Rule:
         denominator=denominator,
         anchor=anchor,
         anchor_within=anchor_within,
+        until=until,
         distinct=str(table.get("distinct", "")),
         min_count=_positive_int(table, "min_count", 1),
         min_ratio=_fraction(table, "min_ratio"),
@@ -194,14 +201,17 @@ def _selectors(
     return tuple(_selector(item, "signals", exclude) for item in value)
 
 
-def _after(value: object, rule_type: RuleType) -> tuple[Selector | None, float]:
+def _after(
+    value: object, rule_type: RuleType
+) -> tuple[Selector | None, float, tuple[Selector, ...]]:
     if rule_type is not RuleType.AFTER:
         if value is not None:
             raise ValueError("'after' only applies to type = \"after\"")
-        return None, 0.0
-    if not isinstance(value, dict) or set(value) != {"signals", "within"}:
-        raise ValueError("'after' must be { signals = [...], within = \"60s\" }")
-    return _selector(value, "signals", ()), _duration(value, "within", 0.0)
+        return None, 0.0, ()
+    if not isinstance(value, dict) or not {"signals", "within"} <= set(value) <= _AFTER_KEYS:
+        raise ValueError("'after' must be { signals = [...], within = \"60s\", until = [...] }")
+    until = _selectors(value["until"], "after.until", ()) if "until" in value else ()
+    return _selector(value, "signals", ()), _duration(value, "within", 0.0), until
 
 
 def _unless(value: object) -> Unless | None:

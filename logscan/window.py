@@ -116,11 +116,14 @@ class RatioWindow:
         while self._buckets and self._buckets[0][0] + 1 <= horizon:
             self._buckets.popleft()
 
+    def views(self) -> list[int]:
+        """How many rejections each numerator selector saw in the window."""
+        return [sum(b[2 + i] for b in self._buckets) for i in range(self._selectors)]
+
     def totals(self) -> tuple[int, int]:
         """(rejected, requests): the largest numerator view, and requests counting those."""
+        numerator = max(self.views(), default=0)
         denominator = sum(bucket[1] for bucket in self._buckets)
-        views = [sum(b[2 + i] for b in self._buckets) for i in range(self._selectors)]
-        numerator = max(views, default=0)
         return numerator, max(denominator, numerator)
 
     def signals(self) -> Counter[str]:

@@ -686,7 +686,7 @@ def scenario_nginx(env: Env) -> None:
         "gunicorn",
         argv,
         SAMPLES / "nginx" / "upstream_gunicorn.log",
-        env={"CAPTURE_PREDICT_SLEEP": "10"},
+        env={"CAPTURE_PREDICT_SLEEP": "10", "CAPTURE_NATIVE_ITERS": str(native_iters(6))},
     )
     wait_port(up_port, upstream)
     proxy = Server(
@@ -698,7 +698,10 @@ def scenario_nginx(env: Env) -> None:
         wait_port(port, proxy)
         load = Load()
         load.add("health", lambda: request(port, "GET", "/health"), seconds=12, pause=0.5)
-        load.add("predict", lambda: predict(port, "/predict", 30), seconds=12, n=2)
+        # worker killed by SIGKILL mid-request -> 502; worker aborted (SIGABRT) -> gunicorn's 500;
+        # nginx's own 1 s read timeout on /v2/ -> 504
+        load.add("native", lambda: predict(port, "/predict?mode=native", 30), seconds=12)
+        load.add("sleep", lambda: predict(port, "/predict?mode=sleep", 30), seconds=12)
         load.add("v2", lambda: predict(port, "/v2/predict", 30), seconds=12, pause=0.5)
         load.join(60)
     finally:

@@ -195,6 +195,22 @@ class TestOverload:
         records = [(n, access(n, probes[n % 4], 503, "GET")) for n in range(40)]
         assert [] == opened(run(pack, records), "overload")
 
+    def test_message_and_access_line_of_one_rejection_count_once(self, pack: PatternSet) -> None:
+        """uvicorn logs each rejection twice (warning + 503 access line): 7 rejections, not 14."""
+        records = [(0, 'INFO:     127.0.0.1:1 - "POST /predict HTTP/1.1" 200 OK')] * 4
+        for _ in range(7):
+            records.append((1, "WARNING:  Exceeded concurrency limit."))
+            records.append(
+                (1, 'INFO:     127.0.0.1:2 - "POST /predict HTTP/1.1" 503 Service Unavailable')
+            )
+        correlator = Correlator(pack.rules)
+        for number, (at, text) in enumerate(records, 1):
+            match = pack.match(Line(source="t", number=number, text=text, ts=T0 + at))
+            if match is not None:
+                correlator.observe(match)
+        [incident] = correlator.open_incidents()
+        assert (7, "limit_concurrency") == (incident.count, incident.cause)
+
     def test_uvicorn_concurrency_messages_count_without_access_log(self, pack: PatternSet) -> None:
         """`Exceeded concurrency limit.` alone (no access log) is overload."""
         records = [(n * 0.1, "WARNING:  Exceeded concurrency limit.") for n in range(6)]
@@ -211,6 +227,15 @@ class TestColdStart:
         events = run(pack, records)
         assert ["cold_start_unavailable"] == [e.incident.kind for e in opened(events)]
         assert Severity.INFO == opened(events)[0].incident.severity
+
+    def test_503_after_the_service_answered_is_not_cold_start(self, pack: PatternSet) -> None:
+        """Once the service has answered 2xx it has started: later 503s are not a cold start."""
+        records = [(0, "INFO:     Uvicorn running on http://127.0.0.1:8000 (Press CTRL+C to quit)")]
+        records += [(1, 'INFO:     127.0.0.1:36178 - "POST /predict HTTP/1.1" 200 OK')]
+        records += [
+            (2, 'INFO:     127.0.0.1:36226 - "POST /predict HTTP/1.1" 503 Service Unavailable')
+        ] * 3
+        assert [] == opened(run(pack, records), "cold_start_unavailable")
 
     def test_503_long_after_start_is_not_cold_start(self, pack: PatternSet) -> None:
         """The start-up grace is over after two minutes."""
