@@ -132,6 +132,18 @@ _BY_CAUSE: dict[tuple[str, str], Insight] = {
             _ASYNC,
         ),
     ),
+    ("overload", "upstream_timeout"): Insight(
+        summary=(
+            "The proxy gave up waiting for the model server (nginx `upstream timed out`, 504): "
+            "requests queue behind busy workers longer than `proxy_read_timeout`."
+        ),
+        remediation=(
+            _MAX_CONCURRENCY,
+            _WORKERS,
+            _ASYNC,
+            "Raise `proxy_read_timeout` only to the slowest legitimate request.",
+        ),
+    ),
     ("overload", "http_504"): Insight(
         summary="Requests time out (504): they wait in the queue longer than the timeout.",
         remediation=(

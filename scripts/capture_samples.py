@@ -36,7 +36,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -68,9 +68,11 @@ REPORT_KEYS = [
     "SIGKILL",
     "SIGABRT",
     "exited with code",
+    "terminated due to signal",
     "Exceeded concurrency limit",
     " 503",
     " 429",
+    "status=429",
     " 502",
     " 504",
     "Exception on /predict",
@@ -80,6 +82,15 @@ REPORT_KEYS = [
     "Application startup failed",
     "upstream timed out",
     "upstream prematurely closed",
+    "Worker failed to boot",
+    "App failed to load",
+    "was sent SIG",
+    "Autorestarting",
+    "Child process",
+    "Connection refused",
+    "Exception on",
+    "ClientDisconnected",
+    "process is overloaded",
 ]
 
 T0 = time.monotonic()
@@ -259,6 +270,7 @@ def request(
     port: int,
     method: str,
     path: str,
+    *,
     body: bytes | None = None,
     headers: dict[str, str] | None = None,
     timeout: float = 20.0,
@@ -278,7 +290,8 @@ def request(
 
 def predict(port: int, path: str = "/predict", timeout: float = 20.0) -> str:
     body = json.dumps({"inputs": [[0.1, 0.2, 0.3]]}).encode()
-    return request(port, "POST", path, body, {"Content-Type": "application/json"}, timeout)
+    headers = {"Content-Type": "application/json"}
+    return request(port, "POST", path, body=body, headers=headers, timeout=timeout)
 
 
 class Load:
@@ -461,6 +474,7 @@ def scenario_gunicorn20(env: Env) -> None:
 
 
 def scenario_uvicorn_overload(env: Env) -> None:
+    """uvicorn --limit-concurrency 4, waves of 14 concurrent 1 s requests: 503s."""
     bin_dir = env.venv("uvicorn")
     port = free_port()
     argv = [
@@ -491,6 +505,7 @@ def scenario_uvicorn_overload(env: Env) -> None:
 
 
 def scenario_uvicorn_startup(env: Env) -> None:
+    """uvicorn --lifespan on, the app's lifespan start-up raises: "Application startup failed"."""
     bin_dir = env.venv("uvicorn")
     port = free_port()
     argv = [
@@ -536,6 +551,7 @@ def bentoml_env(env: Env) -> dict[str, str]:
 
 
 def scenario_bentoml_overload(env: Env) -> None:
+    """bentoml serve, traffic max_concurrency 2, waves of 12 concurrent 2 s requests: 429s."""
     bin_dir = env.venv("bentoml", install_timeout=600)
     port = free_port()
     server = Server(
@@ -560,6 +576,7 @@ def scenario_bentoml_overload(env: Env) -> None:
 
 
 def scenario_bentoml_cold_start(env: Env) -> None:
+    """bentoml serve, __init__ takes 5 s, GET /readyz polled every 0.2 s from process start."""
     bin_dir = env.venv("bentoml", install_timeout=600)
     port = free_port()
     server = Server(
@@ -595,10 +612,14 @@ def scenario_bentoml_cold_start(env: Env) -> None:
 
 def multipart(content: bytes, boundary: str = "capture0boundary") -> tuple[bytes, str]:
     body = (
-        f"--{boundary}\r\n"
-        'Content-Disposition: form-data; name="file"; filename="image.jpg"\r\n'
-        "Content-Type: image/jpeg\r\n\r\n"
-    ).encode() + content + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f"--{boundary}\r\n"
+            'Content-Disposition: form-data; name="file"; filename="image.jpg"\r\n'
+            "Content-Type: image/jpeg\r\n\r\n"
+        ).encode()
+        + content
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     return body, f"multipart/form-data; boundary={boundary}"
 
 
@@ -667,6 +688,7 @@ def scenario_flask_parse_silent(env: Env) -> None:
 
 
 def scenario_nginx(env: Env) -> None:
+    """nginx (Debian) in front of gunicorn whose workers time out: 502 and 504."""
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     if not Path(nginx).exists():
         say("nginx is not installed (apt-get install -y nginx): skipped")
@@ -677,7 +699,11 @@ def scenario_nginx(env: Env) -> None:
     shutil.rmtree(prefix, ignore_errors=True)
     prefix.mkdir(parents=True)
     conf = (APPS / "nginx.conf.in").read_text()
-    for key, val in {"@PREFIX@": str(prefix), "@PORT@": str(port), "@UPSTREAM_PORT@": str(up_port)}.items():
+    for key, val in {
+        "@PREFIX@": str(prefix),
+        "@PORT@": str(port),
+        "@UPSTREAM_PORT@": str(up_port),
+    }.items():
         conf = conf.replace(key, val)
     (prefix / "nginx.conf").write_text(conf)
     argv = gunicorn_argv(bin_dir, up_port, "--workers", "2", "--timeout", "2")
@@ -708,6 +734,279 @@ def scenario_nginx(env: Env) -> None:
         proxy.signal(signal.SIGQUIT)  # nginx graceful shutdown
         proxy.stop(term=False)
         upstream.stop()
+
+
+# --------------------------------------------------------------------------- more scenarios
+# (signatures that had no real sample: boot/load failures, signal deaths, max-requests restarts,
+# uvicorn's supervisor, nginx connection refused, ordinary request exceptions, ClientDisconnected,
+# cold-start 503s, BentoML's batching overload)
+
+
+def gunicorn_app_argv(bin_dir: Path, port: int, app: str, *extra: str) -> list[str]:
+    argv = gunicorn_argv(bin_dir, port, *extra)
+    argv[-1] = app
+    return argv
+
+
+def run_until_exit(server: Server, timeout: float = 30) -> None:
+    try:
+        server.proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        say(f"{server.name} did not exit by itself within {timeout}s")
+    server.stop()
+
+
+def scenario_gunicorn_boot_failure(env: Env) -> None:
+    """gunicorn, the app raises RuntimeError at import (missing model): "Worker failed to boot"."""
+    bin_dir = env.venv("gunicorn")
+    for workers, name in (("1", "boot_failure.log"), ("2", "boot_failure_workers2.log")):
+        port = free_port()
+        argv = gunicorn_app_argv(bin_dir, port, "flask_boot_fail:app", "--workers", workers)
+        run_until_exit(Server(f"gunicorn-w{workers}", argv, SAMPLES / "gunicorn" / name))
+
+
+def scenario_gunicorn_app_load(env: Env) -> None:
+    """gunicorn, APP_MODULE names a missing attribute (module:application): "App failed to load"."""
+    bin_dir = env.venv("gunicorn")
+    port = free_port()
+    argv = gunicorn_app_argv(bin_dir, port, "flask_app:application", "--workers", "1")
+    server = Server("gunicorn", argv, SAMPLES / "gunicorn" / "app_load_failure.log")
+    run_until_exit(server)
+
+
+def scenario_gunicorn_segfault(env: Env) -> None:
+    """gunicorn, /predict segfaults the worker (ctypes NULL read): "was sent SIGSEGV!" x8."""
+    bin_dir = env.venv("gunicorn")
+    port = free_port()
+    argv = gunicorn_app_argv(bin_dir, port, "flask_model:app", "--workers", "2", "--timeout", "30")
+    out = SAMPLES / "gunicorn" / "segfault_loop.log"
+    server = Server("gunicorn", argv, out, env={"CAPTURE_PREDICT_CRASH": "segv"})
+    wait_port(port, server)
+    server.wait_for("Booting worker", 10)
+    time.sleep(0.5)
+    say("2 s of GET /health, then 8 POST /predict (each kills its worker), /health in between")
+    for _ in range(4):
+        say(f"  /health -> {request(port, 'GET', '/health')}")
+        time.sleep(0.5)
+    for _ in range(8):
+        say(f"  /predict -> {predict(port, timeout=10)}")
+        time.sleep(0.4)
+        say(f"  /health -> {request(port, 'GET', '/health')}")
+        time.sleep(0.4)
+    time.sleep(1)
+    server.signal(signal.SIGTERM)
+    server.stop(term=False)
+
+
+def scenario_gunicorn_max_requests(env: Env) -> None:
+    """gunicorn --max-requests 5 --max-requests-jitter 0: "Autorestarting worker" (healthy)."""
+    bin_dir = env.venv("gunicorn")
+    port = free_port()
+    argv = gunicorn_argv(
+        bin_dir, port, "--workers", "2", "--max-requests", "5", "--max-requests-jitter", "0"
+    )
+    server = Server("gunicorn", argv, SAMPLES / "gunicorn" / "max_requests.log")
+    wait_port(port, server)
+    server.wait_for("Booting worker", 10)
+    time.sleep(0.5)
+    say("24 sequential POST /predict, 0.2 s apart")
+    results: collections.Counter[str] = collections.Counter()
+    for _ in range(24):
+        results[predict(port)] += 1
+        time.sleep(0.2)
+    say(f"  results: {dict(results)}")
+    time.sleep(1)
+    server.signal(signal.SIGTERM)
+    server.stop(term=False)
+
+
+def scenario_uvicorn_worker_crash(env: Env) -> None:
+    """uvicorn --workers 2, /predict segfaults its worker: "Child process [N] died" x4."""
+    bin_dir = env.venv("uvicorn")
+    port = free_port()
+    argv = [
+        str(bin_dir / "uvicorn"),
+        "asgi_crash:app",
+        "--app-dir",
+        str(APPS),
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--workers",
+        "2",
+        "--access-log",
+    ]
+    server = Server("uvicorn", argv, SAMPLES / "uvicorn" / "worker_crash.log")
+    wait_port(port, server)
+    server.wait_for("Application startup complete", 20)
+    time.sleep(1)
+    for _ in range(3):
+        say(f"  /health -> {request(port, 'GET', '/health')}")
+    for _ in range(4):
+        say(f"  /predict -> {predict(port, timeout=10)}")
+        time.sleep(2)  # the supervisor checks its children every 0.5 s
+        say(f"  /health -> {request(port, 'GET', '/health')}")
+    time.sleep(1)
+    server.signal(signal.SIGTERM)
+    server.stop(timeout=20, term=False)
+
+
+def scenario_nginx_refused(env: Env) -> None:
+    """nginx in front of a gunicorn that is stopped mid-run: "Connection refused" + 502s."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(nginx).exists():
+        say("nginx is not installed (apt-get install -y nginx): skipped")
+        return
+    bin_dir = env.venv("gunicorn")
+    up_port, port = free_port(), free_port()
+    prefix = env.workdir / "nginx-refused"
+    shutil.rmtree(prefix, ignore_errors=True)
+    prefix.mkdir(parents=True)
+    conf = (APPS / "nginx.conf.in").read_text()
+    for key, val in {
+        "@PREFIX@": str(prefix),
+        "@PORT@": str(port),
+        "@UPSTREAM_PORT@": str(up_port),
+    }.items():
+        conf = conf.replace(key, val)
+    (prefix / "nginx.conf").write_text(conf)
+    argv = gunicorn_argv(bin_dir, up_port, "--workers", "2")
+    upstream = Server("gunicorn", argv, env.raw / "upstream_refused_gunicorn.log")
+    wait_port(up_port, upstream)
+    proxy = Server(
+        "nginx",
+        [nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", "stderr"],
+        SAMPLES / "nginx" / "upstream_refused.log",
+    )
+    try:
+        wait_port(port, proxy)
+        say("3 s of traffic through nginx with the backend up")
+        load = Load()
+        load.add("predict", lambda: predict(port), seconds=3, pause=0.5)
+        load.add("health", lambda: request(port, "GET", "/health"), seconds=3, pause=1)
+        load.join()
+        upstream.stop()  # the backend goes away (SIGTERM, graceful)
+        say("4 s of traffic through nginx with nothing listening on the upstream port")
+        load = Load()
+        load.add("predict", lambda: predict(port), seconds=4, pause=0.5)
+        load.add("health", lambda: request(port, "GET", "/health"), seconds=4, pause=1)
+        load.join()
+    finally:
+        proxy.signal(signal.SIGQUIT)
+        proxy.stop(term=False)
+        upstream.stop()
+
+
+def scenario_flask_error_burst(env: Env) -> None:
+    """gunicorn + Flask, /predict KeyError on bodies without "inputs": "Exception on" + 500s."""
+    bin_dir = env.venv("gunicorn")
+    port = free_port()
+    argv = gunicorn_app_argv(bin_dir, port, "flask_model:app", "--workers", "2", "--timeout", "30")
+    server = Server("gunicorn", argv, SAMPLES / "flask" / "error_burst.log")
+    wait_port(port, server)
+    server.wait_for("Booting worker", 10)
+    time.sleep(0.5)
+    good = json.dumps({"inputs": [[0.1, 0.2, 0.3]]}).encode()
+    bad = json.dumps({"instances": [[0.1, 0.2, 0.3]]}).encode()  # a client on the old API
+    headers = {"Content-Type": "application/json"}
+    plan = "gggg" + "gbgbbgbbgb" + "gggg"
+    say(f"{len(plan)} POST /predict, {plan.count('b')} without 'inputs': {plan}")
+    results: collections.Counter[str] = collections.Counter()
+    for step in plan:
+        body = good if step == "g" else bad
+        results[request(port, "POST", "/predict", body=body, headers=headers)] += 1
+        time.sleep(0.2)
+    say(f"  results: {dict(results)}")
+    time.sleep(0.5)
+    server.signal(signal.SIGTERM)
+    server.stop(term=False)
+
+
+def werkzeug_disconnect(env: Env, venv_name: str, out: Path) -> None:
+    bin_dir = env.venv(venv_name)
+    port = free_port()
+    argv = gunicorn_app_argv(bin_dir, port, "wsgi_upload:app", "--workers", "2", "--timeout", "30")
+    server = Server(f"gunicorn+{venv_name}", argv, out)
+    wait_port(port, server)
+    server.wait_for("Booting worker", 10)
+    time.sleep(0.5)
+    plan = ["ok", "shutdown", "ok", "close", "shutdown", "ok", "close", "shutdown", "ok"]
+    for step in plan:
+        res = upload(port, size=40_000, cut=None if step == "ok" else step)
+        say(f"  upload {step:8} -> {res}")
+        time.sleep(0.3)
+    time.sleep(1)
+    server.signal(signal.SIGTERM)
+    server.stop(term=False)
+
+
+def scenario_werkzeug_disconnect(env: Env) -> None:
+    """gunicorn + plain werkzeug 1.0.1 app, uploads cut short: ClientDisconnected tracebacks."""
+    werkzeug_disconnect(env, "werkzeug1", SAMPLES / "werkzeug" / "client_disconnected.log")
+
+
+def scenario_werkzeug3_disconnect(env: Env) -> None:
+    """The same on werkzeug 3 (kept in the work dir only: werkzeug 3 raises nothing here)."""
+    werkzeug_disconnect(env, "gunicorn", env.raw / "werkzeug3_client_disconnected.log")
+
+
+def scenario_gunicorn_cold_start(env: Env) -> None:
+    """gunicorn + Flask loading its model for 4 s in a thread; /readyz polled: 503s, then 200s."""
+    bin_dir = env.venv("gunicorn")
+    port = free_port()
+    argv = gunicorn_app_argv(bin_dir, port, "flask_model:app", "--workers", "2", "--timeout", "30")
+    out = SAMPLES / "gunicorn" / "cold_start.log"
+    server = Server("gunicorn", argv, out, env={"CAPTURE_LOAD_SECONDS": "4"})
+    say("polling GET /readyz every 0.25 s from process start, a POST /predict every 1 s")
+    polls: collections.Counter[str] = collections.Counter()
+    start = time.monotonic()
+    next_predict = start
+    ready_at = None
+    while time.monotonic() - start < 20:
+        res = request(port, "GET", "/readyz", timeout=2)
+        polls[f"readyz:{res}"] += 1
+        if res == "200" and ready_at is None:
+            ready_at = time.monotonic()
+        if time.monotonic() >= next_predict and res != "ConnectionRefusedError":
+            polls[f"predict:{predict(port, timeout=5)}"] += 1
+            next_predict = time.monotonic() + 1
+        if ready_at is not None and time.monotonic() - ready_at > 1.5:
+            break
+        if server.proc.poll() is not None:
+            break
+        time.sleep(0.25)
+    say(f"  polls: {dict(polls)}")
+    for _ in range(3):
+        say(f"  /predict -> {predict(port)}")
+    time.sleep(0.5)
+    server.signal(signal.SIGTERM)
+    server.stop(term=False)
+
+
+def scenario_bentoml_batching(env: Env) -> None:
+    """bentoml serve, batchable API (max batch 2, max latency 50 ms) taking 0.5 s, flooded."""
+    bin_dir = env.venv("bentoml", install_timeout=600)
+    port = free_port()
+    server = Server(
+        "bentoml",
+        bentoml_argv(bin_dir, "Batching", port),
+        SAMPLES / "bentoml" / "batch_overload.log",
+        env=bentoml_env(env),
+    )
+    wait_port(port, server, timeout=120)
+    end = time.monotonic() + 60
+    while time.monotonic() < end and request(port, "GET", "/readyz", timeout=2) != "200":
+        time.sleep(0.5)
+    say("3 sequential /predict")
+    for _ in range(3):
+        say(f"  -> {predict(port)}")
+    for wave in range(2):  # each rejection logs a ~29-line traceback: keep the file small
+        say(f"wave {wave + 1}: 6 concurrent /predict")
+        burst(6, lambda: predict(port, timeout=30))
+        time.sleep(1)
+    server.signal(signal.SIGTERM)
+    server.stop(timeout=30, term=False)
 
 
 # --------------------------------------------------------------------------- re-framing
@@ -755,11 +1054,11 @@ def stamped(log: Path, times: Path) -> list[tuple[int, int, bytes]]:
 
 
 def rfc3339nano(ns: int) -> str:
-    """Go's time.RFC3339Nano in UTC, as kubelet writes it: trailing zeros of the fraction dropped."""
+    """The kubelet's timestamp for `kubectl logs --timestamps`: Go layout RFC3339NanoFixed
+    ("2006-01-02T15:04:05.000000000Z07:00", always 9 digits), in UTC."""
     sec, frac = divmod(ns, 10**9)
     base = dt.datetime.fromtimestamp(sec, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    digits = f"{frac:09d}".rstrip("0")
-    return f"{base}.{digits}Z" if digits else f"{base}Z"
+    return f"{base}.{frac:09d}Z"
 
 
 def crash_loop_inputs(env: Env) -> dict[str, tuple[Path, Path]]:
@@ -784,8 +1083,10 @@ def scenario_kubectl(env: Env) -> None:
     merged: list[tuple[int, int, bytes]] = []
     for i, (pod, (log, times)) in enumerate(crash_loop_inputs(env).items()):
         prefix = f"[pod/{pod}/bento] ".encode()
-        merged += [(ns, i, prefix + rfc3339nano(ns).encode() + b" " + line)
-                   for ns, _, line in stamped(log, times)]
+        merged += [
+            (ns, i, prefix + rfc3339nano(ns).encode() + b" " + line)
+            for ns, _, line in stamped(log, times)
+        ]
     merged.sort(key=lambda t: (t[0], t[1]))  # stable: each pod's own order is kept
     out = SAMPLES / "kubectl" / "crash_loop.log"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -866,8 +1167,16 @@ def scenario_journald(env: Env) -> None:
         say(f"journalctl --file {journal} -u bento.service -o json > {out}")
         with open(out, "wb") as fh:
             subprocess.run(
-                ["journalctl", "--file", str(journal), "-u", "bento.service", "-o", "json",
-                 "--no-pager"],
+                [
+                    "journalctl",
+                    "--file",
+                    str(journal),
+                    "-u",
+                    "bento.service",
+                    "-o",
+                    "json",
+                    "--no-pager",
+                ],
                 stdout=fh,
                 check=True,
                 timeout=60,
@@ -877,7 +1186,9 @@ def scenario_journald(env: Env) -> None:
             raise RuntimeError(f"journalctl printed {n} entries, expected {len(entries)}")
         say(f"wrote {out} ({n} entries, real journalctl output)")
     else:
-        raise RuntimeError("systemd-journal-remote not installed: apt-get install systemd-journal-remote")
+        raise RuntimeError(
+            "systemd-journal-remote not installed: apt-get install systemd-journal-remote"
+        )
 
 
 # --------------------------------------------------------------------------- main
@@ -897,6 +1208,17 @@ SCENARIOS: dict[str, Callable[[Env], None]] = {
     "nginx": scenario_nginx,
     "kubectl": scenario_kubectl,
     "journald": scenario_journald,
+    "gunicorn_boot_failure": scenario_gunicorn_boot_failure,
+    "gunicorn_app_load": scenario_gunicorn_app_load,
+    "gunicorn_segfault": scenario_gunicorn_segfault,
+    "gunicorn_max_requests": scenario_gunicorn_max_requests,
+    "gunicorn_cold_start": scenario_gunicorn_cold_start,
+    "uvicorn_worker_crash": scenario_uvicorn_worker_crash,
+    "nginx_refused": scenario_nginx_refused,
+    "flask_error_burst": scenario_flask_error_burst,
+    "werkzeug_disconnect": scenario_werkzeug_disconnect,
+    "werkzeug3_disconnect": scenario_werkzeug3_disconnect,
+    "bentoml_batching": scenario_bentoml_batching,
 }
 
 

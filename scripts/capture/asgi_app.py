@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
 
-async def health(request):
+async def health(_request):
     return PlainTextResponse("ok\n")
 
 

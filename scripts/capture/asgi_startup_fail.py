@@ -24,7 +24,7 @@ async def lifespan(app):
     yield
 
 
-async def health(request):
+async def health(_request):
     return PlainTextResponse("ok\n")
 
 

@@ -2,6 +2,7 @@
 
 Overload: a service limited to 2 concurrent requests whose endpoint takes 2 s.
 ColdStart: a service whose __init__ takes ~5 s (a slow model load).
+Batching: an adaptive-batching endpoint (max 2 per batch, max latency 50 ms) that takes 0.5 s.
 """
 
 import asyncio
@@ -30,3 +31,13 @@ class ColdStart:
     @bentoml.api
     def predict(self, text: str = "hello") -> dict:
         return {"label": "positive", "chars": len(text)}
+
+
+@bentoml.service(traffic={"timeout": 30})
+class Batching:
+    """Adaptive batching that cannot keep up: a batch of 2 takes 0.5 s, max latency 50 ms."""
+
+    @bentoml.api(batchable=True, max_batch_size=2, max_latency_ms=50)
+    def predict(self, inputs: list[list[float]]) -> list[float]:
+        time.sleep(0.5)  # the model's batched forward pass
+        return [sum(row) for row in inputs]

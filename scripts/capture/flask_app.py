@@ -4,9 +4,9 @@ Endpoints:
   GET  /health        200, instantly
   POST /predict       JSON "inference"; how long it takes is set by the environment:
                       CAPTURE_PREDICT_SLEEP   seconds of time.sleep() (Python-level wait)
-                      CAPTURE_NATIVE_ITERS    pbkdf2 iterations: one long native call that holds the
-                                              worker's main thread (like a C/CUDA inference call), so
-                                              gunicorn's SIGABRT handler cannot run until it returns
+                      CAPTURE_NATIVE_ITERS    pbkdf2 iterations: one long native call that holds
+                                              the worker's main thread (like a C/CUDA inference
+                                              call), so gunicorn's SIGABRT handler cannot run
                       ?mode=native / ?mode=sleep picks one per request (default: sleep)
                       multipart/form-data: request.files["file"].read() (an image to classify)
 
