@@ -14,8 +14,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Each bundled sample, as a person sees it (the JSON form is in <name>.expected.jsonl).
 demo: $(STAMP)
-	$(BIN)/python -m logscan scan --fail-on none samples/*/*.log
+	@for f in samples/*/*.log samples/*/*.jsonl; do \
+	  case $$f in *.expected.jsonl) continue;; esac; \
+	  echo "=== logscan scan $$f"; \
+	  $(BIN)/logscan scan --format console --fail-on none "$$f" || exit 1; \
+	done
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -28,6 +33,11 @@ types: $(STAMP)
 	$(BIN)/mypy
 
 check: lint types test
+
+# Throughput and peak RSS next to grep and wc on a synthetic corpus, cached in bench-out/
+# (docs/benchmarks.md). The issue's full numbers: $(BIN)/python scripts/bench.py --runs 5
+bench: $(STAMP)
+	$(BIN)/python scripts/bench.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

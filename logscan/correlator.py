@@ -8,44 +8,29 @@ its count doubles, and resolved once the rule has not held for `resolve_after`.
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from logscan import insights
-from logscan.model import Evidence, Incident, IncidentEvent, IncidentState, Match, Severity
+from logscan.incident import OpenIncident
+from logscan.model import Incident, IncidentEvent, IncidentState, Match, Severity
 from logscan.rules import Rule, RuleType
-from logscan.window import EVIDENCE_CAP, WEAK_CAUSES, CountWindow, RatioWindow, cause_of
+from logscan.window import CountWindow, RatioWindow, cause_of
 
 _NEVER = float("-inf")
-
-
-@dataclass(slots=True, kw_only=True)
-class _Open:
-    """An incident while it is open; mutable here, frozen into Incident for each event."""
-
-    id: str
-    first_seen: float
-    last_seen: float
-    severity: Severity
-    count: int
-    reported_count: int
-    causes: Counter[str] = field(default_factory=Counter)
-    signals: Counter[str] = field(default_factory=Counter)
-    evidence: list[Match] = field(default_factory=list)
-    views: list[int] = field(default_factory=list)  # ratio rules: rejections per numerator view
 
 
 @dataclass(slots=True)
 class _Track:
     """What one rule knows about one group key."""
 
+    rule: Rule
     window: CountWindow | RatioWindow
     last_unless: float = _NEVER
     last_anchor: float = _NEVER
-    boots: dict[str, float] = field(default_factory=dict)
-    incident: _Open | None = None
+    # Workers booted while deaths were already counted: replacements, by pid, with boot time.
+    replacements: dict[str, float] = field(default_factory=dict)
+    incident: OpenIncident | None = None
 
 
 class Correlator:
@@ -67,12 +52,8 @@ class Correlator:
 
     def open_incidents(self) -> list[Incident]:
         """Incidents opened and not yet resolved, in the order they were opened."""
-        found = []
-        for (kind, _), track in self._tracks.items():
-            if track.incident is not None:
-                rule = next(r for r in self._rules if r.kind == kind)
-                found.append((track.incident.first_seen, self._freeze(rule, track)))
-        return [incident for _, incident in sorted(found, key=lambda pair: pair[0])]
+        found = [track.incident for track in self._tracks.values() if track.incident is not None]
+        return [incident.freeze() for incident in sorted(found, key=lambda i: i.first_seen)]
 
     def observe(self, match: Match) -> list[IncidentEvent]:
         """Events caused by one match (resolutions due before it come first)."""
@@ -81,7 +62,7 @@ class Correlator:
             key = _group_key(rule, match)
             track = self._tracks.get((rule.kind, key))
             if track is None:
-                track = self._tracks[(rule.kind, key)] = _Track(_new_window(rule))
+                track = self._tracks[(rule.kind, key)] = _Track(rule, _new_window(rule))
             if event := self._feed(rule, key, track, match):
                 events.append(event)
         return events
@@ -92,16 +73,14 @@ class Correlator:
             return []
         self._watermark = now
         due = []
-        for (kind, _), track in self._tracks.items():
+        for track in self._tracks.values():
             incident = track.incident
-            if incident is None:
-                continue
-            rule = next(r for r in self._rules if r.kind == kind)
-            if now - incident.last_seen >= rule.resolve_after:
-                due.append((incident.last_seen + rule.resolve_after, incident.id, rule, track))
+            if incident is not None and now - incident.last_seen >= track.rule.resolve_after:
+                due.append((incident.last_seen + track.rule.resolve_after, incident.id, track))
         events = []
-        for at, _, rule, track in sorted(due, key=lambda item: (item[0], item[1])):
-            frozen = self._freeze(rule, track)
+        for at, _, track in sorted(due, key=lambda item: (item[0], item[1])):
+            assert track.incident is not None
+            frozen = track.incident.freeze()
             track.incident = None
             events.append(IncidentEvent(state=IncidentState.RESOLVED, incident=frozen, at=at))
         return events
@@ -133,10 +112,14 @@ class Correlator:
         elif any(selector.selects(match) for selector in rule.until):
             track.last_anchor = _NEVER  # the service answered: it is no longer starting
         if match.signal == rule.critical_on_replacement and rule.distinct:
-            track.boots[match.field(rule.distinct)] = ts
+            # Log order, not timestamps, says a boot came after a death: with whole-second
+            # stamps a replacement often shares its second with the death it replaces.
+            track.window.prune(self._watermark)
+            if _window_count(track) or track.incident is not None:
+                track.replacements[match.field(rule.distinct)] = ts
             horizon = self._watermark - rule.window
-            for worker in [w for w, at in track.boots.items() if at < horizon]:
-                del track.boots[worker]
+            for worker in [w for w, at in track.replacements.items() if at < horizon]:
+                del track.replacements[worker]
 
     def _suppressed(self, rule: Rule, track: _Track, ts: float) -> bool:
         if rule.unless and ts - track.last_unless <= rule.unless.within:
@@ -155,11 +138,10 @@ class Correlator:
         incident = track.incident
         if entry.match is not match:
             if incident is not None and refined_from is not None:
-                incident.causes[refined_from] -= 1
-                incident.causes[entry.cause] += 1
+                incident.refine(refined_from, entry.cause)
             return False
         if incident is not None:
-            _note(incident, match, entry.cause)
+            incident.note(match, entry.cause)
             incident.count += 1
         return True
 
@@ -173,7 +155,7 @@ class Correlator:
         window.add(match, numerator, denominator)
         incident = track.incident
         if numerator and incident is not None:
-            _note(incident, match, cause_of(match))
+            incident.note(match, cause_of(match))
             for index in numerator:
                 incident.views[index] += 1
             # The views are alternative records of the same rejections: count the largest.
@@ -198,10 +180,8 @@ class Correlator:
 
     @staticmethod
     def _replacement_died(track: _Track, window: CountWindow) -> bool:
-        """A counted worker booted after the first death: the replacements die too."""
-        entries = window.entries()
-        first = track.incident.first_seen if track.incident else entries[0].ts
-        return any(track.boots.get(str(key), _NEVER) > first for key in window.distinct_keys())
+        """A counted worker was booted after a death: the replacements die too."""
+        return any(str(key) in track.replacements for key in window.distinct_keys())
 
     def _open_or_update(
         self, rule: Rule, key: str, track: _Track, match: Match, severity: Severity
@@ -211,9 +191,9 @@ class Correlator:
         if incident is None:
             if self._explained(rule, key):
                 return None
-            track.incident = _open(rule, key, track, severity)
+            track.incident = _open(key, track, severity)
             return IncidentEvent(
-                state=IncidentState.OPENED, incident=self._freeze(rule, track), at=ts
+                state=IncidentState.OPENED, incident=track.incident.freeze(), at=ts
             )
         incident.last_seen = max(incident.last_seen, ts)
         rose = severity.rank > incident.severity.rank
@@ -222,35 +202,12 @@ class Correlator:
         if not rose and incident.count < 2 * incident.reported_count:
             return None
         incident.reported_count = incident.count
-        return IncidentEvent(state=IncidentState.UPDATED, incident=self._freeze(rule, track), at=ts)
+        return IncidentEvent(state=IncidentState.UPDATED, incident=incident.freeze(), at=ts)
 
     def _explained(self, rule: Rule, key: str) -> bool:
         """Another open incident in the same group already accounts for these signals."""
         tracks = (self._tracks.get((kind, key)) for kind in rule.explained_by)
         return any(track is not None and track.incident is not None for track in tracks)
-
-    def _freeze(self, rule: Rule, track: _Track) -> Incident:
-        incident = track.incident
-        assert incident is not None
-        cause = _main_cause(incident.causes)
-        insight, remediation = insights.lookup(rule.kind, cause)
-        first = incident.evidence[0].line
-        return Incident(
-            id=incident.id,
-            kind=rule.kind,
-            severity=incident.severity,
-            group=first.group or first.source,
-            source=first.source,
-            cause=cause,
-            first_seen=incident.first_seen,
-            last_seen=incident.last_seen,
-            count=incident.count,
-            window_s=rule.anchor_within if rule.type is RuleType.AFTER else rule.window,
-            signals=tuple(sorted(incident.signals.items())),
-            evidence=tuple(_evidence(m) for m in incident.evidence),
-            insight=insight,
-            remediation=remediation,
-        )
 
 
 def _new_window(rule: Rule) -> CountWindow | RatioWindow:
@@ -266,10 +223,8 @@ def _group_key(rule: Rule, match: Match) -> str:
     return "/".join(parts)
 
 
-def _open(rule: Rule, key: str, track: _Track, severity: Severity) -> _Open:
-    """The incident for a rule that has just started to hold: its window is the evidence."""
+def _open(key: str, track: _Track, severity: Severity) -> OpenIncident:
     window = track.window
-    views: list[int] = []
     if isinstance(window, RatioWindow):
         matches = list(window.evidence)
         causes = Counter(cause_of(m) for m in matches)
@@ -278,48 +233,13 @@ def _open(rule: Rule, key: str, track: _Track, severity: Severity) -> _Open:
         entries = window.entries()
         matches = [entry.match for entry in entries]
         causes = Counter(entry.cause for entry in entries)
-    first_seen = min(m.line.ts for m in matches)
-    # Stable across runs and restarts: the same incident in the same input has the same id.
-    digest = hashlib.sha256(f"{rule.kind}\0{key}\0{first_seen!r}".encode()).hexdigest()
+        views = []
     count = _window_count(track)
-    return _Open(
-        id=digest[:16],
-        first_seen=first_seen,
-        last_seen=max(m.line.ts for m in matches),
-        severity=severity,
-        count=count,
-        reported_count=count,
-        causes=causes,
-        signals=Counter(m.signal for m in matches),
-        evidence=matches[:EVIDENCE_CAP],
-        views=views,
+    return OpenIncident.start(
+        track.rule, key, matches, causes=causes, count=count, severity=severity, views=views
     )
 
 
 def _window_count(track: _Track) -> int:
     window = track.window
     return window.totals()[0] if isinstance(window, RatioWindow) else window.count
-
-
-def _note(incident: _Open, match: Match, cause: str) -> None:
-    incident.causes[cause] += 1
-    incident.signals[match.signal] += 1
-    incident.last_seen = max(incident.last_seen, match.line.ts)
-    if len(incident.evidence) >= EVIDENCE_CAP:
-        # Keep the first half (how it began) and a rolling second half (how it is going).
-        del incident.evidence[EVIDENCE_CAP // 2]
-    incident.evidence.append(match)
-
-
-def _main_cause(causes: Counter[str]) -> str:
-    """The most frequent stated cause; one derived from a status (`http_503`) only when none
-    was stated, and a weak one (`exit`) only when nothing more is known."""
-    ranked = sorted(
-        causes.items(),
-        key=lambda item: (item[0] in WEAK_CAUSES, item[0].startswith("http_"), -item[1], item[0]),
-    )
-    return next((cause for cause, n in ranked if n > 0), "")
-
-
-def _evidence(match: Match) -> Evidence:
-    return Evidence(source=match.line.source, line=match.line.number, text=match.line.text)

@@ -61,6 +61,17 @@ class TestCrashLoop:
         [event] = opened(run(pack, records), "crash_loop")
         assert Severity.CRITICAL == event.incident.severity
 
+    def test_replacement_booted_in_the_same_second_counts(self, pack: PatternSet) -> None:
+        """With whole-second stamps, a boot logged after a death in the same second replaces it."""
+        records = startup(workers=(10, 11))
+        records += timeout_death(20, 10)
+        records.append(boot(20, 20))
+        records += timeout_death(20, 11)
+        records.append(boot(20, 21))
+        records += timeout_death(20, 20)
+        [event] = opened(run(pack, records), "crash_loop")
+        assert Severity.CRITICAL == event.incident.severity
+
     def test_second_wave_after_warning_updates_to_critical(self, pack: PatternSet) -> None:
         """A warning crash loop whose replacements die is updated to critical."""
         records = startup(workers=(10, 11, 12))
