@@ -12,10 +12,12 @@ from typing import Annotated, ParamSpec
 import typer
 
 from logscan import insights
+from logscan.commands import run_scan, run_watch
 from logscan.config import (
     FailOn,
     OutputFormat,
     ScanConfig,
+    WatchConfig,
     check_max_line,
     check_pattern_paths,
     parse_timezone,
@@ -23,11 +25,9 @@ from logscan.config import (
 from logscan.coverage import coverage
 from logscan.errors import LogscanError
 from logscan.framing import InputFormat
-from logscan.model import IncidentState
 from logscan.patterns import PatternSet, load_patterns
-from logscan.pipeline import Source, records, scan
-from logscan.render import to_console, to_json
-from logscan.sources.files import open_source
+from logscan.pipeline import records
+from logscan.sources.batch import open_source
 
 app = typer.Typer(
     help="Find crash loops and overload in model-server logs, with evidence and what to change.",
@@ -64,6 +64,13 @@ InputFormatOption = Annotated[
     InputFormat,
     typer.Option("--input-format", help="Envelope of every line; auto recognises each line."),
 ]
+OutputOption = Annotated[
+    OutputFormat | None,
+    typer.Option("--format", help="json: one event per line. Default: console on a terminal."),
+]
+MaxLineOption = Annotated[
+    int, typer.Option("--max-line-length", help="Longer lines are cut and flagged.")
+]
 TimezoneOption = Annotated[
     str, typer.Option("--timezone", help="Zone of timestamps without one (UTC, IANA, +HH:MM).")
 ]
@@ -73,19 +80,14 @@ TimezoneOption = Annotated[
 @_user_errors
 def scan_command(
     files: Files,
-    output: Annotated[
-        OutputFormat | None,
-        typer.Option("--format", help="json: one event per line. Default: console on a terminal."),
-    ] = None,
+    output: OutputOption = None,
     input_format: InputFormatOption = InputFormat.AUTO,
     timezone: TimezoneOption = "UTC",
     patterns: PatternPaths = None,
     fail_on: Annotated[
         FailOn, typer.Option("--fail-on", help="Exit 1 when an incident this severe opened.")
     ] = FailOn.WARNING,
-    max_line: Annotated[
-        int, typer.Option("--max-line-length", help="Longer lines are cut and flagged.")
-    ] = 65536,
+    max_line: MaxLineOption = 65536,
 ) -> None:
     """Replay captured logs and report the incidents in them.
 
@@ -103,27 +105,44 @@ def scan_command(
     raise typer.Exit(run_scan(config, [open_source(spec) for spec in files]))
 
 
-def run_scan(config: ScanConfig, sources: list[Source]) -> int:
-    """Scan `sources`, write each event as it comes; the exit status."""
-    pack = load_patterns(config.pattern_paths)
-    failed = False
-    events = scan(
-        sources,
-        pack,
-        input_format=config.input_format,
-        timezone=config.timezone,
-        max_line=config.max_line,
+@app.command("watch")
+@_user_errors
+def watch_command(
+    targets: Annotated[
+        list[str], typer.Argument(help="Files and globs to follow, or - for stdin.")
+    ],
+    output: OutputOption = None,
+    from_start: Annotated[
+        bool, typer.Option("--from-start", help="Read what the files already hold first.")
+    ] = False,
+    state: Annotated[
+        Path | None,
+        typer.Option("--state", help="SQLite file: resume where the last run stopped."),
+    ] = None,
+    input_format: InputFormatOption = InputFormat.AUTO,
+    timezone: TimezoneOption = "UTC",
+    patterns: PatternPaths = None,
+    max_line: MaxLineOption = 65536,
+) -> None:
+    """Follow logs live and report incidents as they open, update and resolve.
+
+    Files are read from their end (new files from their start), through rotation by rename,
+    copytruncate, truncation, deletion or a re-pointed symlink. `-` reads stdin until EOF.
+    SIGINT/SIGTERM stop reading, flush, print the summary, commit --state and exit 0.
+    """
+    config = WatchConfig(
+        output=output or (OutputFormat.CONSOLE if sys.stdout.isatty() else OutputFormat.JSON),
+        files=tuple(target for target in targets if target != "-"),
+        stdin="-" in targets,
+        from_start=from_start,
+        state_path=state,
+        input_format=input_format,
+        timezone=parse_timezone(timezone),
+        pattern_paths=check_pattern_paths(tuple(patterns or ())),
+        max_line=check_max_line(max_line),
+        colour=sys.stdout.isatty() and "NO_COLOR" not in os.environ,
     )
-    for event in events:
-        if config.output is OutputFormat.JSON:
-            text = to_json(event)
-        else:
-            text = to_console(event, colour=config.colour)
-        sys.stdout.write(text + "\n")
-        sys.stdout.flush()
-        if getattr(event, "state", None) is IncidentState.OPENED:
-            failed |= config.fail_on.fails(event.incident.severity)  # type: ignore[union-attr]
-    return 1 if failed else 0
+    raise typer.Exit(run_watch(config))
 
 
 @patterns_app.command("list")
@@ -182,10 +201,5 @@ def explain(
 
 
 def main() -> None:
-    """Entry point; a closed stdout (`| head`) ends quietly instead of with a traceback."""
-    try:
-        app()
-    except BrokenPipeError:
-        # Keep Python from complaining again when it flushes stdout at exit.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(0)
+    """Entry point of the `logscan` command."""
+    app()

@@ -49,6 +49,22 @@ class ScanConfig:
     colour: bool = False
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WatchConfig:
+    """Everything `logscan watch` needs."""
+
+    output: OutputFormat
+    files: tuple[str, ...] = ()  # paths and globs to follow
+    stdin: bool = False
+    from_start: bool = False
+    state_path: Path | None = None
+    input_format: InputFormat = InputFormat.AUTO
+    timezone: tzinfo = UTC
+    pattern_paths: tuple[Path, ...] = ()
+    max_line: int = 65536
+    colour: bool = False
+
+
 def parse_timezone(name: str) -> tzinfo:
     """`UTC`, an IANA name like `Europe/Berlin`, or a fixed offset like `+02:00`."""
     if name.upper() in {"UTC", "Z"}:

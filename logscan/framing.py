@@ -123,6 +123,11 @@ class Framer:
             self._discarding = True
         return out
 
+    @property
+    def has_pending(self) -> bool:
+        """Records are held waiting to see whether the next line continues them."""
+        return bool(self._pending)
+
     def flush(self, now: float) -> list[Line]:
         """The source is idle: release records held for joining (the partial line stays)."""
         out: list[Line] = []

@@ -1,8 +1,8 @@
 """The batch pipeline: byte streams in, incident events and a summary out.
 
 `scan()` is pure: it is handed the sources' chunks (the CLI opens the files), never reads a
-clock, and gives the same events for the same input. Several sources are merged in event time,
-so an error log and an access log of the same service correlate as if they were one stream.
+clock, and gives the same events for the same input. Several sources are merged in event time;
+rules group records by their envelope's pod or unit, and records without one by their source.
 """
 
 from __future__ import annotations
@@ -47,6 +47,75 @@ class Source:
     chunks: Iterable[bytes]
 
 
+class Core:
+    """Matching and correlation with the run's counters: the part batch and live share.
+
+    Fed records one at a time, it returns the incident events each one causes; `advance`
+    moves event time on when no record does (live mode's clock).
+    """
+
+    __slots__ = (
+        "_correlator", "_earliest", "_latest", "_lines", "_matches", "_opened", "_patterns",
+        "_timeouts",
+    )  # fmt: skip
+
+    def __init__(self, patterns: PatternSet) -> None:
+        self._patterns = patterns
+        self._correlator = Correlator(patterns.rules)
+        self._matches: Counter[str] = Counter()
+        self._timeouts: Counter[str] = Counter()
+        self._opened: Counter[str] = Counter()
+        self._lines = 0
+        self._earliest, self._latest = float("inf"), float("-inf")
+
+    def __getstate__(self) -> dict[str, object]:
+        """Everything but the compiled packs, which a restart loads afresh (see rebind)."""
+        return {name: getattr(self, name) for name in self.__slots__ if name != "_patterns"}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        for name, value in state.items():
+            setattr(self, name, value)
+
+    def rebind(self, patterns: PatternSet) -> None:
+        """Attach the packs after unpickling (the same packs: the state store checks)."""
+        self._patterns = patterns
+
+    @property
+    def watermark(self) -> float:
+        """The largest event time seen so far (-inf before the first record)."""
+        return self._correlator.watermark
+
+    def process(self, line: Line) -> list[IncidentEvent]:
+        """The events one record causes (often none)."""
+        self._lines += 1
+        self._earliest = min(self._earliest, line.ts)
+        self._latest = max(self._latest, line.ts)
+        match = self._patterns.match(line, self._timeouts)
+        if match is None:
+            return []
+        self._matches[match.signature] += 1
+        events = self._correlator.observe(match)
+        for event in events:
+            if event.state is IncidentState.OPENED:
+                self._opened[event.incident.kind] += 1
+        return events
+
+    def advance(self, now: float) -> list[IncidentEvent]:
+        """Resolve what went quiet by event time `now`."""
+        return self._correlator.advance(now)
+
+    def summary(self) -> Summary:
+        """What the run has seen so far."""
+        return Summary(
+            lines=self._lines,
+            matches=tuple(sorted(self._matches.items())),
+            incidents=tuple(sorted(self._opened.items())),
+            open=len(self._correlator.open_incidents()),
+            seconds=max(self._latest - self._earliest, 0.0),
+            regex_timeouts=tuple(sorted(self._timeouts.items())),
+        )
+
+
 def scan(
     sources: Iterable[Source],
     patterns: PatternSet,
@@ -56,33 +125,11 @@ def scan(
     max_line: int = 65536,
 ) -> Iterator[Event]:
     """Incident events in event-time order, then one Summary."""
-    merged = records(sources, input_format=input_format, timezone=timezone, max_line=max_line)
-    correlator = Correlator(patterns.rules)
-    matches: Counter[str] = Counter()
-    timeouts: Counter[str] = Counter()
-    opened: Counter[str] = Counter()
-    lines = 0
-    earliest, latest = float("inf"), float("-inf")
-    for line in merged:
-        lines += 1
-        earliest, latest = min(earliest, line.ts), max(latest, line.ts)
-        match = patterns.match(line, timeouts)
-        if match is None:
-            continue
-        matches[match.signature] += 1
-        for event in correlator.observe(match):
-            if event.state is IncidentState.OPENED:
-                opened[event.incident.kind] += 1
-            yield event
-    yield from correlator.advance(latest)
-    yield Summary(
-        lines=lines,
-        matches=tuple(sorted(matches.items())),
-        incidents=tuple(sorted(opened.items())),
-        open=len(correlator.open_incidents()),
-        seconds=max(latest - earliest, 0.0),
-        regex_timeouts=tuple(sorted(timeouts.items())),
-    )
+    core = Core(patterns)
+    for line in records(sources, input_format=input_format, timezone=timezone, max_line=max_line):
+        yield from core.process(line)
+    yield from core.advance(core.watermark)
+    yield core.summary()
 
 
 def records(

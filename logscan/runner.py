@@ -1,0 +1,206 @@
+"""The live pipeline behind `logscan watch`: reader threads in, one consumer, events out.
+
+Each source runs in its own daemon thread and puts chunks on one bounded queue (a full queue
+blocks the reader: backpressure, never a silent drop). The consumer thread, the caller of
+`run`, owns everything else: one Framer per stream, the Core, the sink and the state file.
+
+Time: records carry event time; between records, event time runs on with the wall clock
+from the last record, so incidents resolve while a stream is quiet, and a replay of old logs
+(`--from-start`) is not aged out by today's date.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, tzinfo
+
+from logscan.framing import Framer, InputFormat
+from logscan.model import IncidentEvent, Line
+from logscan.patterns import PatternSet
+from logscan.pipeline import Core, Event
+from logscan.sources.base import Chunk, LiveSource
+from logscan.state import Snapshot, StateStore
+from logscan.timestamps import TimestampParser
+
+_log = logging.getLogger("logscan.runner")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunnerOptions:
+    """How the live pipeline frames and paces its input."""
+
+    input_format: InputFormat = InputFormat.AUTO
+    timezone: tzinfo = UTC
+    max_line: int = 65536
+    queue_chunks: int = 256  # bounded queue: at most this many chunks read ahead
+    tick_s: float = 0.25  # how often a quiet stream advances event time
+    flush_after_s: float = 0.05  # quiet this long, a held record (maybe a traceback) goes out
+    commit_every_s: float = 0.5  # at most this often, unless events were emitted
+
+
+@dataclass(frozen=True, slots=True)
+class _Done:
+    """A source's reader thread has finished (EOF or error)."""
+
+    source: str
+
+
+class Runner:
+    """Runs sources until they end or `stop` is set; every event goes to `write`.
+
+    `write` returns False when its reader went away (a closed stdout): the run then stops.
+    """
+
+    def __init__(
+        self,
+        sources: Sequence[LiveSource],
+        patterns: PatternSet,
+        write: Callable[[Event], bool],
+        *,
+        options: RunnerOptions | None = None,
+        state: StateStore | None = None,
+        snapshot: Snapshot | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """`snapshot` is what `state.load()` returned (the sources were told its checkpoints)."""
+        self._sources = tuple(sources)
+        self._patterns = patterns
+        self._write = write
+        self._options = options or RunnerOptions()
+        self._state = state
+        self._clock = clock
+        self._queue: queue.Queue[Chunk | _Done] = queue.Queue(self._options.queue_chunks)
+        self._snapshot = snapshot or Snapshot(core=Core(patterns))
+        self._timestamps = TimestampParser(tz=self._options.timezone)
+        self._anchor = (self._snapshot.core.watermark, clock())  # (event time, wall time)
+        self._last_commit = 0.0
+
+    def run(self, stop: threading.Event) -> None:
+        """Consume until every source ended or `stop` was set; then flush, summarise, commit."""
+        threads = [self._start(source, stop) for source in self._sources]
+        running = len(threads)
+        quiet_since = self._clock()
+        while running and not stop.is_set():
+            held = any(framer.has_pending for framer in self._snapshot.framers.values())
+            timeout = self._options.flush_after_s if held else self._options.tick_s
+            try:
+                item = self._queue.get(timeout=timeout)
+            except queue.Empty:
+                item = None
+            now = self._clock()
+            if isinstance(item, _Done):
+                running -= 1
+                continue
+            if item is None:
+                events = self._idle(now, flush=now - quiet_since >= self._options.flush_after_s)
+            else:
+                quiet_since = now
+                events = self._chunk(item, now)
+            if not self._emit(events, stop):
+                break
+            self._maybe_commit(now, force=bool(events))
+        stop.set()
+        self._finish()
+        for thread in threads:
+            thread.join(timeout=0.5)
+
+    def _start(self, source: LiveSource, stop: threading.Event) -> threading.Thread:
+        def read() -> None:
+            try:
+                source.run(lambda chunk: self._put(chunk, stop), stop)
+            except Exception:  # a source's own bug must not take the consumer down
+                _log.exception("source %s failed", source.name)
+            finally:
+                self._put(_Done(source.name), stop)
+
+        thread = threading.Thread(target=read, name=f"logscan-{source.name}", daemon=True)
+        thread.start()
+        return thread
+
+    def _put(self, item: Chunk | _Done, stop: threading.Event) -> None:
+        """Block while the queue is full (backpressure), but give up once stopping."""
+        while True:
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                if stop.is_set():
+                    return
+
+    def _chunk(self, chunk: Chunk, now: float) -> list[IncidentEvent]:
+        framers = self._snapshot.framers
+        framer = framers.get(chunk.stream)
+        if framer is None:
+            framer = framers[chunk.stream] = Framer(
+                source=chunk.source,
+                input_format=self._options.input_format,
+                timestamps=self._timestamps,
+                max_line=self._options.max_line,
+            )
+        lines = framer.feed(chunk.data, now)
+        if chunk.final:
+            lines += framer.close(now)
+            del framers[chunk.stream]
+        if chunk.checkpoint is not None:
+            self._snapshot.checkpoints[chunk.checkpoint.key] = chunk.checkpoint
+        return self._process(lines, now)
+
+    def _idle(self, now: float, *, flush: bool) -> list[IncidentEvent]:
+        lines: list[Line] = []
+        if flush:
+            for framer in self._snapshot.framers.values():
+                lines += framer.flush(now)
+        events = self._process(lines, now)
+        watermark, wall = self._anchor
+        if watermark != float("-inf"):
+            events += self._snapshot.core.advance(watermark + (now - wall))
+        return events
+
+    def _process(self, lines: list[Line], now: float) -> list[IncidentEvent]:
+        core = self._snapshot.core
+        before = core.watermark
+        events = [event for line in lines for event in core.process(line)]
+        if core.watermark > before:
+            self._anchor = (core.watermark, now)
+        return events
+
+    def _emit(self, events: Sequence[Event], stop: threading.Event) -> bool:
+        for event in events:
+            if not self._write(event):
+                stop.set()
+                return False
+        return True
+
+    def _maybe_commit(self, now: float, *, force: bool) -> None:
+        if self._state is None:
+            return
+        if force or now - self._last_commit >= self._options.commit_every_s:
+            self._state.save(self._snapshot, self._patterns)
+            self._last_commit = now
+
+    def _finish(self) -> None:
+        """Process what was already read, flush held records, write the summary, commit."""
+        now = self._clock()
+        events: list[IncidentEvent] = []
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(item, Chunk):
+                events += self._chunk(item, now)
+        framers = self._snapshot.framers
+        for stream in list(framers):
+            if self._state is None:  # nothing to resume from: the partial last line counts now
+                events += self._process(framers.pop(stream).close(now), now)
+            else:  # complete records go out; a partial line waits in the state for its end
+                events += self._process(framers[stream].flush(now), now)
+        self._emit([*events, self._snapshot.core.summary()], threading.Event())
+        if self._state is not None:
+            self._state.save(self._snapshot, self._patterns)
+            self._state.close()
