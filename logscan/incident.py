@@ -63,10 +63,10 @@ class OpenIncident:
         )
 
     def note(self, match: Match, cause: str) -> None:
-        """One more counted line while open."""
+        """One more counted line while open. It does not move `last_seen`: that is when the
+        rule last held, and a trickle below the threshold must let the incident resolve."""
         self.causes[cause] += 1
         self.signals[match.signal] += 1
-        self.last_seen = max(self.last_seen, match.line.ts)
         if len(self.evidence) >= EVIDENCE_CAP:
             # Keep the first half (how it began) and a rolling second half (how it is going).
             del self.evidence[EVIDENCE_CAP // 2]

@@ -149,6 +149,14 @@ class TestLifecycle:
         assert T0 + 12 + 300 == resolved.at
         assert events[0].incident.id == resolved.incident.id
 
+    def test_resolves_while_rejections_trickle_below_the_threshold(self, pack: PatternSet) -> None:
+        """An overload resolves once the rule stops holding, even if a few 503s go on (1 %)."""
+        records = [(n, access(n, "/predict", 503 if n % 2 else 200)) for n in range(20)]
+        records += [(20 + n, access(20 + n, "/predict", 503 if n % 100 == 0 else 200)) for n in range(900)]
+        events = [e for e in run(pack, records) if e.incident.kind == "overload"]
+        assert IncidentState.RESOLVED == events[-1].state
+        assert events[-1].at < T0 + 20 + 900  # during the trickle, not never
+
     def test_updated_when_count_doubles(self, pack: PatternSet) -> None:
         """Opened at 3 deaths, updated at 6, not at 4 or 5."""
         records = startup(workers=tuple(range(10, 16)))
