@@ -152,7 +152,9 @@ class TestLifecycle:
     def test_resolves_while_rejections_trickle_below_the_threshold(self, pack: PatternSet) -> None:
         """An overload resolves once the rule stops holding, even if a few 503s go on (1 %)."""
         records = [(n, access(n, "/predict", 503 if n % 2 else 200)) for n in range(20)]
-        records += [(20 + n, access(20 + n, "/predict", 503 if n % 100 == 0 else 200)) for n in range(900)]
+        records += [
+            (20 + n, access(20 + n, "/predict", 503 if n % 100 == 0 else 200)) for n in range(900)
+        ]
         events = [e for e in run(pack, records) if e.incident.kind == "overload"]
         assert IncidentState.RESOLVED == events[-1].state
         assert events[-1].at < T0 + 20 + 900  # during the trickle, not never
