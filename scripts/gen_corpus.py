@@ -139,7 +139,7 @@ TRACE_TIMEOUT = (  # samples/kubectl/crash_loop.log: a sync worker aborted by th
 class Corpus:
     """An endless, seeded stream of framed lines in event-time order."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, episode_gap: tuple[int, int] = EPISODE_GAP) -> None:
         self.rng = random.Random(seed)
         self.now = EPOCH_NS
         self.rate = RATE_MEAN
@@ -149,7 +149,8 @@ class Corpus:
         self.script: list[tuple[int, int, Pod, str]] = []  # heap: (ns, seq, pod, text)
         self.seq = 0
         self.emitted = 0
-        self.next_episode = FIRST_EPISODE
+        self.next_episode = min(FIRST_EPISODE, episode_gap[0])
+        self.episode_gap = episode_gap
         self.episodes: list[str] = []
         self.stats: Counter[str] = Counter()
         self.reweigh()
@@ -242,7 +243,7 @@ class Corpus:
         pod = self.pods[ROTATION[kind][turn % len(ROTATION[kind])]]
         self.episodes.append(f"{kind} in {pod.name} at {self.ms()}")
         EPISODE_STARTERS[kind](self, pod)
-        self.next_episode = self.emitted + self.rng.randint(*EPISODE_GAP)
+        self.next_episode = self.emitted + self.rng.randint(*self.episode_gap)
         self.reweigh()
 
     def overload(self, pod: Pod) -> None:
@@ -499,8 +500,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=1, help="the same seed, the same bytes")
     parser.add_argument("--out", default="-", help="file to write, or - for stdout")
     parser.add_argument("--quiet", action="store_true", help="no summary on stderr")
+    parser.add_argument(
+        "--episode-every", type=int, default=0, metavar="LINES",
+        help="inject an episode about every LINES lines (default: every 120-180 k lines)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
-    corpus = Corpus(args.seed)
+    gap = EPISODE_GAP if not args.episode_every else (args.episode_every, args.episode_every * 3 // 2)
+    corpus = Corpus(args.seed, gap)
     if args.out == "-":
         size = write(corpus, args.lines, sys.stdout)
     else:
