@@ -3,6 +3,7 @@
     .venv/bin/python scripts/bench.py                      # = make bench (5 runs of 1 M, 1 of 5 M)
     .venv/bin/python scripts/bench.py --runs 5             # the issue's numbers: 5 runs of each
     .venv/bin/python scripts/bench.py --lines 200000 --runs 3 --no-keep   # a quick look
+    .venv/bin/python scripts/bench.py --only follow        # `logscan watch` latency and idle CPU
 
 For each corpus size it generates (once, cached in bench-out/) a synthetic, seeded corpus with
 scripts/gen_corpus.py, then runs, interleaved run by run on the same file:
@@ -17,6 +18,10 @@ represented by its `literals` instead (listed in the output). Wall time is time.
 around each child; peak RSS is GNU time's %M for it (os.wait4's ru_maxrss without
 /usr/bin/time; see `measure`). The table shows the median of the runs; docs/benchmarks.md
 describes the corpus and today's numbers.
+
+Then the follow section (scripts/bench_follow.py): the latency of `logscan watch` from a line
+appended to a followed file (and to a pipe) to the incident it completes on stdout, p50/p90/p99
+over --trials trials, and the follower's idle CPU.
 """
 
 from __future__ import annotations
@@ -38,6 +43,8 @@ import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import bench_follow  # scripts/bench_follow.py, beside this file (sys.path[0])
 
 ROOT = Path(__file__).resolve().parent.parent
 LOGSCAN = ROOT / ".venv" / "bin" / "logscan"
@@ -372,9 +379,13 @@ def throughput_section(args: argparse.Namespace, corpora: list[Corpus]) -> None:
 
 
 # Each section is a function (args, corpora) that prints its own heading and table; main() runs
-# them in this order on the same corpora. A follow-mode latency section (`logscan watch`) is to
-# be added here.
-SECTIONS: tuple[Callable[[argparse.Namespace, list[Corpus]], None], ...] = (throughput_section,)
+# them in this order (`--only NAME...` picks some). Only throughput reads the corpora; the follow
+# section (`logscan watch` latency and idle CPU, scripts/bench_follow.py) writes its own lines.
+SECTIONS: dict[str, Callable[[argparse.Namespace, list[Corpus]], None]] = {
+    "throughput": throughput_section,
+    "follow": bench_follow.follow_section,
+}
+NEEDS_CORPORA = frozenset({"throughput"})
 
 
 # --- command line ---------------------------------------------------------------------------
@@ -417,7 +428,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1, help="corpus seed")
     parser.add_argument("--keep", type=Path, default=CACHE, help="cache corpora here")
     parser.add_argument("--no-keep", action="store_true", help="use a temporary directory")
+    parser.add_argument(
+        "--only", nargs="+", choices=list(SECTIONS), default=list(SECTIONS), help="sections to run"
+    )
+    bench_follow.add_arguments(parser)
     args = parser.parse_args(argv)
+    if args.trials < 1:
+        parser.error("--trials must be >= 1")
     if len(args.runs) not in (1, len(args.lines)) or min(args.runs) < 1:
         parser.error("--runs takes one count (>= 1), or one per --lines size")
     args.runs_per_size = args.runs * len(args.lines) if len(args.runs) == 1 else args.runs
@@ -433,13 +450,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     directory = Path(tempfile.mkdtemp(prefix="logscan-bench-")) if args.no_keep else args.keep
     directory.mkdir(parents=True, exist_ok=True)
     try:
-        corpora = [corpus_for(directory, lines, args.seed) for lines in args.lines]
+        needed = NEEDS_CORPORA.intersection(args.only)
+        corpora = [corpus_for(directory, n, args.seed) for n in args.lines] if needed else []
         print("# logscan benchmark\n")
         print("\n".join(machine()))
         for corpus in corpora:
             print(f"corpus: {corpus.path} ({corpus.size / MB:.1f} MB, synthetic, seed {args.seed})")
-        for section in SECTIONS:
-            section(args, corpora)
+        for name, section in SECTIONS.items():
+            if name in args.only:
+                section(args, corpora)
     finally:
         if args.no_keep:
             shutil.rmtree(directory, ignore_errors=True)

@@ -505,7 +505,8 @@ def main(argv: list[str] | None = None) -> None:
         help="inject an episode about every LINES lines (default: every 120-180 k lines)",
     )  # fmt: skip
     args = parser.parse_args(argv)
-    gap = EPISODE_GAP if not args.episode_every else (args.episode_every, args.episode_every * 3 // 2)
+    every = args.episode_every
+    gap = (every, every * 3 // 2) if every else EPISODE_GAP
     corpus = Corpus(args.seed, gap)
     if args.out == "-":
         size = write(corpus, args.lines, sys.stdout)

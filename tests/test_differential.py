@@ -20,7 +20,7 @@ def corpus() -> bytes:
     """A generated corpus (synthetic, seeded): 200 000 lines with overload, cold-start and
     crash-loop episodes (crash loops need ~3 minutes of event time to build up)."""
     generator = str(ROOT / "scripts" / "gen_corpus.py")
-    options = "--lines 200000 --seed 7 --episode-every 8000 --quiet".split()
+    options = ["--lines", "200000", "--seed", "7", "--episode-every", "8000", "--quiet"]
     command = [sys.executable, generator, *options]
     return subprocess.run(command, capture_output=True, check=True).stdout
 
