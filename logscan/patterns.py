@@ -11,8 +11,8 @@ from __future__ import annotations
 import importlib.resources
 import tomllib
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import regex
 
 from logscan.errors import PatternError
 from logscan.model import Line, Match
+from logscan.prefilter import Prefilter
 from logscan.rules import Rule, parse_rule
 
 # A user's regex runs under this budget per record; catastrophic backtracking is reported
@@ -59,12 +60,14 @@ class PatternSet:
 
     signatures: tuple[Signature, ...]
     rules: tuple[Rule, ...]
+    prefilter: Prefilter[Signature] = field(init=False, repr=False, compare=False)
 
-    def candidates(self, text: str) -> Iterable[Signature]:
-        """Signatures whose literal prefilter admits `text`, in priority order."""
-        for signature in self.signatures:
-            if any(literal in text for literal in signature.literals):
-                yield signature
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "prefilter", Prefilter(self.signatures))
+
+    def candidates(self, text: str) -> tuple[Signature, ...]:
+        """Signatures whose literals `text` contains, in priority order."""
+        return self.prefilter.candidates(text)
 
     def match(self, line: Line, timeouts: Counter[str] | None = None) -> Match | None:
         """The first signature's Match for `line`; a signature that blows its time budget is

@@ -7,7 +7,7 @@ per distinct value when the rule has `distinct`), ratio windows keep one bucket 
 
 from __future__ import annotations
 
-from collections import Counter, deque
+from collections import deque
 from dataclasses import dataclass
 
 from logscan.model import Match
@@ -82,15 +82,21 @@ class CountWindow:
 
 
 class RatioWindow:
-    """Per-second counts of numerator selectors and the denominator, plus recent evidence."""
+    """Per-second counts of numerator selectors and the denominator, plus recent evidence.
 
-    __slots__ = ("_buckets", "_length", "_selectors", "evidence")
+    Running totals are kept as buckets enter and leave, so asking for them on every request
+    costs nothing however long the window is.
+    """
+
+    __slots__ = ("_buckets", "_denominator", "_length", "_selectors", "_views", "evidence")
 
     def __init__(self, rule: Rule) -> None:
         self._length = rule.window
         self._selectors = len(rule.select)
         # each bucket: [second, denominator, numerator per selector...]
         self._buckets: deque[list[int]] = deque()
+        self._denominator = 0
+        self._views = [0] * self._selectors
         self.evidence: deque[Match] = deque(maxlen=EVIDENCE_CAP)
 
     def add(self, match: Match, numerator: list[int], denominator: bool) -> None:
@@ -99,8 +105,10 @@ class RatioWindow:
             self._buckets.append([second, 0, *([0] * self._selectors)])
         bucket = self._buckets[-1] if self._buckets[-1][0] <= second else self._find(second)
         bucket[1] += denominator
+        self._denominator += denominator
         for index in numerator:
             bucket[2 + index] += 1
+            self._views[index] += 1
         if numerator:
             self.evidence.append(match)
 
@@ -113,18 +121,18 @@ class RatioWindow:
 
     def prune(self, now: float) -> None:
         horizon = now - self._length
-        while self._buckets and self._buckets[0][0] + 1 <= horizon:
-            self._buckets.popleft()
+        buckets = self._buckets
+        while buckets and buckets[0][0] + 1 <= horizon:
+            gone = buckets.popleft()
+            self._denominator -= gone[1]
+            for index in range(self._selectors):
+                self._views[index] -= gone[2 + index]
 
     def views(self) -> list[int]:
         """How many rejections each numerator selector saw in the window."""
-        return [sum(b[2 + i] for b in self._buckets) for i in range(self._selectors)]
+        return list(self._views)
 
     def totals(self) -> tuple[int, int]:
         """(rejected, requests): the largest numerator view, and requests counting those."""
-        numerator = max(self.views(), default=0)
-        denominator = sum(bucket[1] for bucket in self._buckets)
-        return numerator, max(denominator, numerator)
-
-    def signals(self) -> Counter[str]:
-        return Counter(match.signal for match in self.evidence)
+        numerator = max(self._views, default=0)
+        return numerator, max(self._denominator, numerator)
