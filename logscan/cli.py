@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -201,5 +202,6 @@ def explain(
 
 
 def main() -> None:
-    """Entry point of the `logscan` command."""
+    """Entry point of the `logscan` command; logscan's own diagnostics go to stderr."""
+    logging.basicConfig(format="logscan: %(levelname)s: %(message)s", level=logging.WARNING)
     app()

@@ -123,6 +123,20 @@ class TestWatch:
         assert 0 == watch.stop()
 
 
+class TestDiagnostics:
+    def test_unusable_state_file_is_one_warning_line(self, log: Path, tmp_path: Path) -> None:
+        """A state file that is not one: moved aside, one `logscan: WARNING:` line, run goes on."""
+        state = tmp_path / "state.db"
+        state.write_bytes(b"not a database" * 200)
+        watch = Watch("--from-start", "--state", str(state), str(log))
+        append(log, death_lines(0))
+        watch.wait_for(lambda events: len(opened(events)) == 1)
+        assert 0 == watch.stop()
+        [warning] = watch.stderr.splitlines()
+        assert warning.startswith("logscan: WARNING: state file")
+        assert "moved to" in warning
+
+
 class TestStateAfterKill:
     def test_kill_9_then_restart_matches_an_uninterrupted_run(
         self, log: Path, tmp_path: Path
