@@ -105,8 +105,12 @@ def _span(incident: Incident) -> str:
 
 
 def _first_line(text: str) -> str:
+    """A record on one line: a traceback shows its header and its last line, the exception."""
     head, _, rest = text.partition("\n")
-    return f"{head} [+{rest.count(chr(10)) + 1} lines]" if rest else head
+    if not rest:
+        return head
+    last = rest.rsplit("\n", 1)[-1].strip()
+    return f"{head} ... {last} [{rest.count(chr(10)) + 2} lines]"
 
 
 def _summary_text(summary: Summary) -> str:

@@ -76,7 +76,7 @@ class TestConsole:
         """An opened incident shows its evidence (first line of each record) and the fix."""
         text = to_console(IncidentEvent(state=IncidentState.OPENED, incident=incident(), at=T0))
         assert "OPENED   CRITICAL overload" in text
-        assert "a.log:3: first [+2 lines]" in text
+        assert "a.log:3: first ... ValueError: x [3 lines]" in text
         assert "fix: Set traffic.max_concurrency." in text
 
     def test_updates_are_one_line(self) -> None:
