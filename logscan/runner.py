@@ -78,29 +78,25 @@ class Runner:
         self._snapshot = snapshot or Snapshot(core=Core(patterns))
         self._timestamps = TimestampParser(tz=self._options.timezone)
         self._anchor = (self._snapshot.core.watermark, clock())  # (event time, wall time)
+        # When each stream last got bytes (wall time); restored streams count from now.
+        self._fed_at = dict.fromkeys(self._snapshot.framers, clock())
         self._last_commit = 0.0
 
     def run(self, stop: threading.Event) -> None:
         """Consume until every source ended or `stop` was set; then flush, summarise, commit."""
         threads = [self._start(source, stop) for source in self._sources]
         running = len(threads)
-        quiet_since = self._clock()
         while running and not stop.is_set():
-            held = any(framer.has_pending for framer in self._snapshot.framers.values())
-            timeout = self._options.flush_after_s if held else self._options.tick_s
             try:
-                item = self._queue.get(timeout=timeout)
+                item = self._queue.get(timeout=self._wait(self._clock()))
             except queue.Empty:
                 item = None
             now = self._clock()
             if isinstance(item, _Done):
                 running -= 1
                 continue
-            if item is None:
-                events = self._idle(now, flush=now - quiet_since >= self._options.flush_after_s)
-            else:
-                quiet_since = now
-                events = self._chunk(item, now)
+            events = self._chunk(item, now) if item is not None else self._advance(now)
+            events += self._flush_quiet(now)
             if not self._emit(events, stop):
                 break
             self._maybe_commit(now, force=bool(events))
@@ -143,23 +139,41 @@ class Runner:
                 max_line=self._options.max_line,
             )
         lines = framer.feed(chunk.data, now)
+        self._fed_at[chunk.stream] = now
         if chunk.final:
             lines += framer.close(now)
             del framers[chunk.stream]
+            del self._fed_at[chunk.stream]
         if chunk.checkpoint is not None:
             self._snapshot.checkpoints[chunk.checkpoint.key] = chunk.checkpoint
         return self._process(lines, now)
 
-    def _idle(self, now: float, *, flush: bool) -> list[IncidentEvent]:
+    def _wait(self, now: float) -> float:
+        """How long the queue may keep us waiting: until the next held record is due, at most
+        a tick (so quiet streams still advance event time)."""
+        due = [
+            self._fed_at.get(stream, now) + self._options.flush_after_s - now
+            for stream, framer in self._snapshot.framers.items()
+            if framer.has_pending
+        ]
+        return max(0.0, min([self._options.tick_s, *due]))
+
+    def _flush_quiet(self, now: float) -> list[IncidentEvent]:
+        """Release records held for joining in every stream quiet for `flush_after_s`, however
+        busy the other streams are (a chatty access log beside a quiet error log)."""
         lines: list[Line] = []
-        if flush:
-            for framer in self._snapshot.framers.values():
+        for stream, framer in self._snapshot.framers.items():
+            quiet = now - self._fed_at.get(stream, now) >= self._options.flush_after_s
+            if quiet and framer.has_pending:
                 lines += framer.flush(now)
-        events = self._process(lines, now)
+        return self._process(lines, now)
+
+    def _advance(self, now: float) -> list[IncidentEvent]:
+        """No input: event time runs on with the clock from the last record."""
         watermark, wall = self._anchor
-        if watermark != float("-inf"):
-            events += self._snapshot.core.advance(watermark + (now - wall))
-        return events
+        if watermark == float("-inf"):
+            return []
+        return self._snapshot.core.advance(watermark + (now - wall))
 
     def _process(self, lines: list[Line], now: float) -> list[IncidentEvent]:
         core = self._snapshot.core

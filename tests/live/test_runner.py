@@ -52,6 +52,20 @@ class ScriptedSource:
             stop.wait(DEADLINE_S)
 
 
+class ChattySource:
+    """A line every 5 ms until stopped: an access log that never goes quiet."""
+
+    def __init__(self, stream: str) -> None:
+        self.name = stream
+        self.emitted = 0
+
+    def run(self, emit: Emit, stop: threading.Event) -> None:
+        while not stop.wait(0.005):
+            line = gunicorn(self.emitted / 100, 2, "INFO", f"request {self.emitted} served")
+            emit(Chunk(stream=self.name, source=self.name, data=(line + "\n").encode()))
+            self.emitted += 1
+
+
 def chunks_of(lines: list[str], *, stream: str = "app.log", per_chunk: int = 1) -> list[Chunk]:
     """One chunk per `per_chunk` lines, each with the file offset reached."""
     found, offset = [], 0
@@ -70,10 +84,12 @@ class Collector:
         self.events: list[Event] = []
         self.stop = stop
         self.until = until
+        self.ended_the_run = False  # the awaited event came while running, not at shutdown
 
     def __call__(self, event: Event) -> bool:
         self.events.append(event)
         if self.stop is not None and isinstance(event, IncidentEvent) and event.state == self.until:
+            self.ended_the_run = not self.stop.is_set()
             self.stop.set()
         return True
 
@@ -138,7 +154,20 @@ class TestRunner:
         sink = Collector(stop, until=IncidentState.RESOLVED)
         source = ScriptedSource(chunks_of(crash_loop_lines()), linger=True)
         run(Runner([source], pack, sink), stop)
+        assert sink.ended_the_run
         assert [("opened", "crash_loop"), ("resolved", "crash_loop")] == sink.states()
+
+    def test_chatty_neighbour_does_not_hold_back_a_quiet_stream(self, pack: PatternSet) -> None:
+        """A record held for traceback joining goes out after its own stream is quiet, however
+        busy another stream is (a chatty access log beside a quiet error log)."""
+        stop = threading.Event()
+        sink = Collector(stop, until=IncidentState.OPENED)
+        quiet = ScriptedSource(chunks_of(crash_loop_lines(), stream="error.log"), linger=True)
+        chatty = ChattySource("access.log")
+        run(Runner([quiet, chatty], pack, sink), stop)
+        assert sink.ended_the_run  # not released by the shutdown flush after the deadline
+        assert [("opened", "crash_loop")] == sink.states()
+        assert chatty.emitted > 0
 
     def test_closed_sink_stops_the_run(self, pack: PatternSet) -> None:
         """When the writer reports its reader gone, the run ends instead of reading on."""
