@@ -6,7 +6,7 @@ import functools
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, ParamSpec
 
@@ -24,11 +24,13 @@ from logscan.config import (
     parse_timezone,
 )
 from logscan.coverage import coverage
-from logscan.errors import LogscanError
+from logscan.errors import ConfigError, LogscanError
 from logscan.framing import InputFormat
 from logscan.patterns import PatternSet, load_patterns
 from logscan.pipeline import records
 from logscan.sources.batch import open_source
+from logscan.sources.journald import journald_query
+from logscan.sources.kubectl import kubectl_query
 
 app = typer.Typer(
     help="Find crash loops and overload in model-server logs, with evidence and what to change.",
@@ -106,15 +108,20 @@ def scan_command(
     raise typer.Exit(run_scan(config, [open_source(spec) for spec in files]))
 
 
+_JOURNALD = "journald (--journald)"
+_KUBECTL = "kubectl (--kubectl)"
+
+
 @app.command("watch")
 @_user_errors
 def watch_command(
     targets: Annotated[
-        list[str], typer.Argument(help="Files and globs to follow, or - for stdin.")
-    ],
+        list[str] | None, typer.Argument(help="Files and globs to follow, or - for stdin.")
+    ] = None,
     output: OutputOption = None,
     from_start: Annotated[
-        bool, typer.Option("--from-start", help="Read what the files already hold first.")
+        bool,
+        typer.Option("--from-start", help="Read what the files (or the journal) already hold."),
     ] = False,
     state: Annotated[
         Path | None,
@@ -124,17 +131,114 @@ def watch_command(
     timezone: TimezoneOption = "UTC",
     patterns: PatternPaths = None,
     max_line: MaxLineOption = 65536,
+    journald: Annotated[
+        bool,
+        typer.Option(
+            "--journald",
+            help="Follow `journalctl --follow --output=json`.",
+            rich_help_panel=_JOURNALD,
+        ),
+    ] = False,
+    unit: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--unit", "-u", help="journalctl --unit (repeatable).", rich_help_panel=_JOURNALD
+        ),
+    ] = None,
+    directory: Annotated[
+        str | None,
+        typer.Option("--directory", help="journalctl --directory.", rich_help_panel=_JOURNALD),
+    ] = None,
+    journal_file: Annotated[
+        list[str] | None,
+        typer.Option("--file", help="journalctl --file (repeatable).", rich_help_panel=_JOURNALD),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since", help="journalctl --since (when not resuming).", rich_help_panel=_JOURNALD
+        ),
+    ] = None,
+    journalctl_bin: Annotated[
+        str, typer.Option("--journalctl-bin", help="journalctl to run.", rich_help_panel=_JOURNALD)
+    ] = "journalctl",
+    kubectl: Annotated[
+        str | None,
+        typer.Option(
+            "--kubectl",
+            metavar="TARGET",
+            help="Follow `kubectl logs --follow --timestamps --prefix TARGET` (pod, deploy/NAME).",
+            rich_help_panel=_KUBECTL,
+        ),
+    ] = None,
+    namespace: Annotated[
+        str | None,
+        typer.Option("--namespace", "-n", help="kubectl --namespace.", rich_help_panel=_KUBECTL),
+    ] = None,
+    container: Annotated[
+        str | None,
+        typer.Option("--container", "-c", help="kubectl --container.", rich_help_panel=_KUBECTL),
+    ] = None,
+    all_containers: Annotated[
+        bool,
+        typer.Option(
+            "--all-containers", help="kubectl --all-containers.", rich_help_panel=_KUBECTL
+        ),
+    ] = False,
+    selector: Annotated[
+        str | None,
+        typer.Option(
+            "--selector",
+            "-l",
+            help="kubectl --selector (with or instead of TARGET).",
+            rich_help_panel=_KUBECTL,
+        ),
+    ] = None,
+    kubectl_bin: Annotated[
+        str, typer.Option("--kubectl-bin", help="kubectl to run.", rich_help_panel=_KUBECTL)
+    ] = "kubectl",
 ) -> None:
     """Follow logs live and report incidents as they open, update and resolve.
 
     Files are read from their end (new files from their start), through rotation by rename,
     copytruncate, truncation, deletion or a re-pointed symlink. `-` reads stdin until EOF.
-    SIGINT/SIGTERM stop reading, flush, print the summary, commit --state and exit 0.
+    --journald follows journalctl, resuming by cursor; --kubectl follows kubectl logs and
+    restarts it when the container dies. SIGINT/SIGTERM stop reading, flush, print the
+    summary, commit --state and exit 0.
     """
+    targets = targets or []
+    following_kubectl = kubectl is not None or bool(selector)
+    _needs("--journald", journald, {"--unit": unit, "--directory": directory,
+                                    "--file": journal_file, "--since": since})  # fmt: skip
+    _needs("--kubectl TARGET or --selector", following_kubectl, {"--namespace": namespace,
+           "--container": container, "--all-containers": all_containers})  # fmt: skip
+    if not (targets or journald or following_kubectl):
+        raise ConfigError("watch: nothing to follow (name files, -, --journald or --kubectl)")
+    journald_config = None
+    if journald:
+        journald_config = journald_query(
+            units=unit or (),
+            directory=directory,
+            files=journal_file or (),
+            since=since,
+            binary=journalctl_bin,
+        )
+    kubectl_config = None
+    if following_kubectl:
+        kubectl_config = kubectl_query(
+            kubectl or "",
+            namespace=namespace,
+            container=container,
+            all_containers=all_containers,
+            selector=selector,
+            binary=kubectl_bin,
+        )
     config = WatchConfig(
         output=output or (OutputFormat.CONSOLE if sys.stdout.isatty() else OutputFormat.JSON),
         files=tuple(target for target in targets if target != "-"),
         stdin="-" in targets,
+        journald=journald_config,
+        kubectl=kubectl_config,
         from_start=from_start,
         state_path=state,
         input_format=input_format,
@@ -144,6 +248,14 @@ def watch_command(
         colour=sys.stdout.isatty() and "NO_COLOR" not in os.environ,
     )
     raise typer.Exit(run_watch(config))
+
+
+def _needs(flag: str, given: bool, options: Mapping[str, object]) -> None:
+    """Options of one source kind are an error without the flag that turns it on."""
+    if not given:
+        for name, value in options.items():
+            if value:
+                raise ConfigError(f"{name}: only with {flag}")
 
 
 @patterns_app.command("list")

@@ -17,6 +17,8 @@ from logscan.render import to_console, to_json
 from logscan.runner import Runner, RunnerOptions
 from logscan.sources.base import LiveSource
 from logscan.sources.file import FileSource
+from logscan.sources.journald import JournaldSource
+from logscan.sources.kubectl import KubectlSource
 from logscan.sources.stdin import StdinSource
 from logscan.state import StateStore
 
@@ -65,7 +67,11 @@ def run_scan(config: ScanConfig, sources: Sequence[Source]) -> int:
 
 
 def run_watch(config: WatchConfig) -> int:
-    """Follow the sources until they end or SIGINT/SIGTERM; exit status 0."""
+    """Follow the sources until they end or SIGINT/SIGTERM; exit status 0.
+
+    A journalctl or kubectl that cannot start (bad option, missing journal, no such binary)
+    ends the watch; its SourceError is raised after the summary (one line, exit 2).
+    """
     pack = load_patterns(config.pattern_paths)
     store = StateStore(config.state_path) if config.state_path else None
     snapshot = store.load(pack) if store else None
@@ -75,6 +81,14 @@ def run_watch(config: WatchConfig) -> int:
         sources.append(StdinSource())
     if config.files:
         sources.append(FileSource(config.files, from_start=config.from_start, positions=positions))
+    commands: list[JournaldSource | KubectlSource] = []
+    if config.journald:
+        commands.append(
+            JournaldSource(config.journald, from_start=config.from_start, positions=positions)
+        )
+    if config.kubectl:
+        commands.append(KubectlSource(config.kubectl, positions=positions))
+    sources += commands
     runner = Runner(
         sources,
         pack,
@@ -94,4 +108,7 @@ def run_watch(config: WatchConfig) -> int:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
     runner.run(stop)
+    for source in commands:
+        if source.error is not None:
+            raise source.error
     return 0

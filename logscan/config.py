@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from logscan.errors import ConfigError
 from logscan.framing import InputFormat
 from logscan.model import Severity
+from logscan.sources.journald import JournaldQuery
+from logscan.sources.kubectl import KubectlQuery
 
 
 class OutputFormat(enum.StrEnum):
@@ -56,6 +58,8 @@ class WatchConfig:
     output: OutputFormat
     files: tuple[str, ...] = ()  # paths and globs to follow
     stdin: bool = False
+    journald: JournaldQuery | None = None  # --journald: follow journalctl
+    kubectl: KubectlQuery | None = None  # --kubectl: follow kubectl logs
     from_start: bool = False
     state_path: Path | None = None
     input_format: InputFormat = InputFormat.AUTO

@@ -28,7 +28,9 @@ def test_sample_gives_its_golden_incidents(sample: Path, pack: PatternSet) -> No
 
 
 def test_every_signature_matches_some_sample(pack: PatternSet) -> None:
-    """A signature that no real sample exercises is unproven (see samples/README.md)."""
+    """A signature that no real sample exercises is unproven (see samples/README.md). The
+    `logscan` pack matches logscan's own lines, which no server writes: it is proven against
+    what logscan writes, in tests/sources/test_kubectl.py."""
     matched: set[str] = set()
     for sample in SAMPLES:
         source = Source(name=sample.name, chunks=[sample.read_bytes()])
@@ -36,7 +38,7 @@ def test_every_signature_matches_some_sample(pack: PatternSet) -> None:
             found = pack.match(line)
             if found is not None:
                 matched.add(found.signature)
-    unproven = sorted(s.id for s in pack.signatures if s.id not in matched)
+    unproven = sorted(s.id for s in pack.signatures if s.id not in matched and s.pack != "logscan")
     assert [] == unproven
 
 
