@@ -100,8 +100,11 @@ class Runner:
             if not self._emit(events, stop):
                 break
             self._maybe_commit(now, force=bool(events))
+        # Input that ended is complete: release what was held. A stop request with a state
+        # file keeps held records (a traceback being joined) in the state for the restart.
+        keep_held = stop.is_set() and self._state is not None
         stop.set()
-        self._finish()
+        self._finish(keep_held=keep_held)
         for thread in threads:
             thread.join(timeout=0.5)
 
@@ -197,7 +200,7 @@ class Runner:
             self._state.save(self._snapshot, self._patterns)
             self._last_commit = now
 
-    def _finish(self) -> None:
+    def _finish(self, *, keep_held: bool) -> None:
         """Process what was already read, flush held records, write the summary, commit."""
         now = self._clock()
         events: list[IncidentEvent] = []
@@ -212,7 +215,7 @@ class Runner:
         for stream in list(framers):
             if self._state is None:  # nothing to resume from: the partial last line counts now
                 events += self._process(framers.pop(stream).close(now), now)
-            else:  # complete records go out; a partial line waits in the state for its end
+            elif not keep_held:  # complete records go out; a partial line waits in the state
                 events += self._process(framers[stream].flush(now), now)
         self._emit([*events, self._snapshot.core.summary()], threading.Event())
         if self._state is not None:

@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from logscan.model import IncidentEvent, IncidentState
@@ -50,6 +52,12 @@ class ScriptedSource:
             self.emitted += 1
         if self.linger:
             stop.wait(DEADLINE_S)
+
+
+def _wait_until(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + DEADLINE_S
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 class ChattySource:
@@ -213,6 +221,45 @@ class TestResume:
 
         assert opened(whole.events) == opened(first.events) + opened(second.events)
         assert whole.summary().lines == second.summary().lines
+
+    def test_stop_mid_traceback_keeps_it_whole_across_a_restart(
+        self, pack: PatternSet, tmp_path: Path
+    ) -> None:
+        """SIGTERM while a traceback is still being joined: it waits in the state and is one
+        record after the restart, so the line count equals an uninterrupted run's."""
+        record = [
+            gunicorn(0, 7, "ERROR", "Error handling request POST /predict"),
+            "Traceback (most recent call last):",
+            '  File "app.py", line 3, in predict',
+            "ValueError: unexpected end of stream",
+        ]
+        chunks = chunks_of([*record, gunicorn(1, 7, "INFO", "next")])
+        options = RunnerOptions(flush_after_s=60.0)  # nothing is released by quiet in this test
+        whole = Collector()
+        run(Runner([ScriptedSource(chunks)], pack, whole, options=options))
+
+        store = StateStore(tmp_path / "state.db")
+        stop = threading.Event()
+        first = ScriptedSource(chunks[:2], linger=True)
+        stopper = threading.Thread(
+            target=lambda: (_wait_until(lambda: first.emitted == 2), time.sleep(0.2), stop.set())
+        )
+        stopper.start()
+        run(Runner([first], pack, Collector(), options=options, state=store), stop)
+        stopper.join()
+        store = StateStore(tmp_path / "state.db")
+        second = Collector()
+        run(
+            Runner(
+                [ScriptedSource(chunks[2:])],
+                pack,
+                second,
+                options=options,
+                state=store,
+                snapshot=store.load(pack),
+            )
+        )
+        assert whole.summary().lines == second.summary().lines == 2
 
     def test_corrupt_state_file_is_set_aside(self, pack: PatternSet, tmp_path: Path) -> None:
         """A file that is not a state database is moved aside, and the run starts afresh."""
