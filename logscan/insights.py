@@ -112,6 +112,18 @@ _BY_CAUSE: dict[tuple[str, str], Insight] = {
             _MAX_CONCURRENCY,
         ),
     ),
+    ("crash_loop", "container_exit"): Insight(
+        summary=(
+            "The container itself keeps dying (its `kubectl logs` stream ends again and "
+            "again): Kubernetes restarts it and will back off (CrashLoopBackOff)."
+        ),
+        remediation=(
+            "`kubectl describe pod` for the last state: OOMKilled means raise the memory "
+            "limit; a non-zero exit code means read the evidence lines before it.",
+            "`kubectl logs --previous` shows what the dead container printed last.",
+            _READYZ,
+        ),
+    ),
     ("crash_loop", "exit_code"): Insight(
         summary="Workers exit with an error code right after starting, and are restarted.",
         remediation=(

@@ -315,3 +315,21 @@ class TestProperties:
             (e.state, e.incident.id, e.incident.severity) for e in run(pack, records, ticks=tick)
         ]
         assert plain == ticked
+
+
+class TestContainerDeaths:
+    MARKER = "[logscan] kubectl logs stream ended (exit 1)"
+
+    def test_repeated_container_exits_are_a_crash_loop(self, pack: PatternSet) -> None:
+        """Three ends of one container's log stream in five minutes: the container crash-loops."""
+        records = [(60 * n, self.MARKER) for n in range(3)]
+        [event] = opened(run(pack, records, group="bento-0"), "crash_loop")
+        assert "container_exit" == event.incident.cause
+
+    def test_a_shutdown_is_not_a_container_crash(self, pack: PatternSet) -> None:
+        """Streams that end after gunicorn handled SIGTERM (a rollout) are not a crash loop."""
+        records = []
+        for n in range(3):
+            records.append((120 * n, gunicorn(120 * n, 1, "INFO", "Handling signal: term")))
+            records.append((120 * n + 2, self.MARKER))
+        assert [] == opened(run(pack, records, group="bento-0"))
