@@ -123,6 +123,21 @@ class TestWatch:
         assert 0 == watch.stop()
 
 
+class TestQuietStream:
+    def test_incident_resolves_while_the_file_is_quiet(self, log: Path, tmp_path: Path) -> None:
+        """No more lines: event time runs on with the clock and the incident resolves."""
+        quick = tmp_path / "quick.toml"  # the built-in crash_loop rule, resolving after 1 s
+        quick.write_text(
+            '[[rule]]\nkind = "crash_loop"\ntype = "threshold"\nsignals = ["worker_death"]\n'
+            'distinct = "pid"\nmin_count = 3\nwindow = "5m"\nresolve_after = "1s"\n'
+        )
+        watch = Watch("--from-start", "--patterns", str(quick), str(log))
+        append(log, death_lines(0))
+        watch.wait_for(lambda events: any(e["event"] == "incident.resolved" for e in events))
+        assert 0 == watch.stop()
+        assert ["incident.opened", "incident.resolved"] == [e["event"] for e in watch.events[:-1]]
+
+
 class TestDiagnostics:
     def test_unusable_state_file_is_one_warning_line(self, log: Path, tmp_path: Path) -> None:
         """A state file that is not one: moved aside, one `logscan: WARNING:` line, run goes on."""
@@ -155,4 +170,10 @@ class TestStateAfterKill:
         second.wait_for(lambda events: len(opened(events)) == 3)
         assert 0 == second.stop()
         assert len(all_lines) == second.events[-1]["lines"]
-        assert 6 == len(set(opened(first.events) + opened(second.events)))
+        uninterrupted = subprocess.run(
+            [sys.executable, "-m", "logscan", "scan", "--format", "json", "--fail-on", "none", str(log)],
+            cwd=ROOT, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        expected = opened([json.loads(line) for line in uninterrupted.stdout.splitlines()])
+        assert 6 == len(expected)
+        assert expected == opened(first.events) + opened(second.events)  # none twice, none lost
