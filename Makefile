@@ -34,8 +34,9 @@ types: $(STAMP)
 
 check: lint types test
 
-# Throughput and peak RSS next to grep and wc on a synthetic corpus, cached in bench-out/
-# (docs/benchmarks.md). The issue's full numbers: $(BIN)/python scripts/bench.py --runs 5
+# Throughput and peak RSS next to grep and wc on a synthetic corpus, cached in bench-out/, then
+# `logscan watch` follow latency and idle CPU (docs/benchmarks.md). The issue's full numbers:
+# $(BIN)/python scripts/bench.py --runs 5
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py
 
