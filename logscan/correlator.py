@@ -18,6 +18,7 @@ from logscan.rules import Rule, RuleType
 from logscan.window import CountWindow, RatioWindow, cause_of
 
 _NEVER = float("-inf")
+_AFFECTS_CACHE = 65536
 
 
 @dataclass(slots=True)
@@ -43,6 +44,9 @@ class Correlator:
             for signal in sorted(rule.signals):
                 self._by_signal[signal].append(rule)
         self._tracks: dict[tuple[str, str], _Track] = {}
+        # Rule.affects depends only on the signal and the fields the rule looks at: cache it.
+        self._affected: dict[tuple[str, tuple[str, ...]], bool] = {}
+        self._fields = {rule.kind: rule.fields for rule in self._rules}
         self._watermark = _NEVER
 
     @property
@@ -59,6 +63,8 @@ class Correlator:
         """Events caused by one match (resolutions due before it come first)."""
         events = self.advance(match.line.ts)
         for rule in self._by_signal.get(match.signal, ()):
+            if not self._affects(rule, match):
+                continue  # e.g. a 200 for the error-burst rule: nothing it would count
             key = _group_key(rule, match)
             track = self._tracks.get((rule.kind, key))
             if track is None:
@@ -66,6 +72,15 @@ class Correlator:
             if event := self._feed(rule, key, track, match):
                 events.append(event)
         return events
+
+    def _affects(self, rule: Rule, match: Match) -> bool:
+        key = (rule.kind, (match.signal, *(match.field(name) for name in self._fields[rule.kind])))
+        known = self._affected.get(key)
+        if known is None:
+            known = rule.affects(match)
+            if len(self._affected) < _AFFECTS_CACHE:  # paths can vary without end
+                self._affected[key] = known
+        return known
 
     def advance(self, now: float) -> list[IncidentEvent]:
         """Move event time to `now` (never backwards); resolve incidents that went quiet."""

@@ -76,6 +76,25 @@ class Rule:
     resolve_after: float = 300.0
     pack: str = ""
 
+    def _selectors(self) -> tuple[Selector, ...]:
+        anchor = (self.anchor,) if self.anchor else ()
+        return (*self.select, *self.denominator, *anchor, *self.until)
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The fields this rule's selectors look at: with the signal, they decide `affects`."""
+        names = {name for s in self._selectors() for name, _ in (*s.where, *s.exclude)}
+        return tuple(sorted(names))
+
+    def affects(self, match: Match) -> bool:
+        """Whether `match` can change this rule's state: it is counted, anchors or ends a
+        start-up period, suppresses, or marks a replacement worker."""
+        if self.unless and match.signal in self.unless.signals:
+            return True
+        if match.signal == self.critical_on_replacement:
+            return True
+        return any(selector.selects(match) for selector in self._selectors())
+
     @property
     def signals(self) -> frozenset[str]:
         """Every signal this rule needs to see."""
