@@ -71,6 +71,14 @@ OutputOption = Annotated[
     OutputFormat | None,
     typer.Option("--format", help="json: one event per line. Default: console on a terminal."),
 ]
+GroupOption = Annotated[
+    str,
+    typer.Option(
+        "--group",
+        help="Group (service) for lines with no pod/unit envelope, so several files of one "
+        "service correlate. Default: each file is its own group.",
+    ),
+]
 MaxLineOption = Annotated[
     int, typer.Option("--max-line-length", help="Longer lines are cut and flagged.")
 ]
@@ -91,6 +99,7 @@ def scan_command(
         FailOn, typer.Option("--fail-on", help="Exit 1 when an incident this severe opened.")
     ] = FailOn.WARNING,
     max_line: MaxLineOption = 65536,
+    group: GroupOption = "",
 ) -> None:
     """Replay captured logs and report the incidents in them.
 
@@ -103,6 +112,7 @@ def scan_command(
         pattern_paths=check_pattern_paths(tuple(patterns or ())),
         fail_on=fail_on,
         max_line=check_max_line(max_line),
+        group=group,
         colour=sys.stdout.isatty() and "NO_COLOR" not in os.environ,
     )
     raise typer.Exit(run_scan(config, [open_source(spec) for spec in files]))
@@ -131,6 +141,7 @@ def watch_command(
     timezone: TimezoneOption = "UTC",
     patterns: PatternPaths = None,
     max_line: MaxLineOption = 65536,
+    group: GroupOption = "",
     journald: Annotated[
         bool,
         typer.Option(
@@ -245,6 +256,7 @@ def watch_command(
         timezone=parse_timezone(timezone),
         pattern_paths=check_pattern_paths(tuple(patterns or ())),
         max_line=check_max_line(max_line),
+        group=group,
         colour=sys.stdout.isatty() and "NO_COLOR" not in os.environ,
     )
     raise typer.Exit(run_watch(config))

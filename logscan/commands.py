@@ -57,6 +57,7 @@ def run_scan(config: ScanConfig, sources: Sequence[Source]) -> int:
         input_format=config.input_format,
         timezone=config.timezone,
         max_line=config.max_line,
+        group=config.group,
     )
     for event in events:
         if not write(event):
@@ -94,7 +95,10 @@ def run_watch(config: WatchConfig) -> int:
         pack,
         StdoutWriter(config.output, colour=config.colour),
         options=RunnerOptions(
-            input_format=config.input_format, timezone=config.timezone, max_line=config.max_line
+            input_format=config.input_format,
+            timezone=config.timezone,
+            max_line=config.max_line,
+            group=config.group,
         ),
         state=store,
         snapshot=snapshot,

@@ -49,6 +49,7 @@ class ScanConfig:
     fail_on: FailOn = FailOn.WARNING
     max_line: int = 65536
     colour: bool = False
+    group: str = ""  # for lines with no pod/unit envelope; "" = each source its own group
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,6 +68,7 @@ class WatchConfig:
     pattern_paths: tuple[Path, ...] = ()
     max_line: int = 65536
     colour: bool = False
+    group: str = ""  # for lines with no pod/unit envelope; "" = each source its own group
 
 
 def parse_timezone(name: str) -> tzinfo:

@@ -77,7 +77,8 @@ class Framer:
     """
 
     __slots__ = (
-        "_buffer", "_discarding", "_last_ts", "_max_line", "_number", "_partials", "_pending",
+        "_buffer", "_discarding", "_group", "_last_ts", "_max_line", "_number", "_partials",
+        "_pending",
         "_source", "_timestamps", "_unwrap",
     )  # fmt: skip
 
@@ -88,8 +89,11 @@ class Framer:
         input_format: InputFormat = InputFormat.AUTO,
         timestamps: TimestampParser | None = None,
         max_line: int = 65536,
+        group: str = "",
     ) -> None:
+        """`group` is given to records whose envelope names none (plain lines)."""
         self._source = source
+        self._group = group
         self._timestamps = timestamps if timestamps is not None else TimestampParser()
         self._unwrap = Unwrappers(self._timestamps).select(InputFormat(input_format))
         self._max_line = max_line
@@ -176,11 +180,19 @@ class Framer:
         self._number += 1
         found = self._unwrap(text) if self._unwrap is not None else None
         if found is None:
-            piece = _Record(group="", number=self._number, ts=None, text=text, truncated=truncated)
+            piece = _Record(
+                group=self._group, number=self._number, ts=None, text=text, truncated=truncated
+            )
             self._record("", piece, now, out)
             return
         key, group, ts, message, partial = found
-        piece = _Record(group=group, number=self._number, ts=ts, text=message, truncated=truncated)
+        piece = _Record(
+            group=group or self._group,
+            number=self._number,
+            ts=ts,
+            text=message,
+            truncated=truncated,
+        )
         if partial or key in self._partials:
             held = self._partials.get(key)
             if held is None:

@@ -123,10 +123,15 @@ def scan(
     input_format: InputFormat = InputFormat.AUTO,
     timezone: tzinfo = UTC,
     max_line: int = 65536,
+    group: str = "",
 ) -> Iterator[Event]:
-    """Incident events in event-time order, then one Summary."""
+    """Incident events in event-time order, then one Summary. `group` is the group of records
+    without an envelope naming one (else each source is its own group)."""
     core = Core(patterns)
-    for line in records(sources, input_format=input_format, timezone=timezone, max_line=max_line):
+    merged = records(
+        sources, input_format=input_format, timezone=timezone, max_line=max_line, group=group
+    )
+    for line in merged:
         yield from core.process(line)
     yield from core.advance(core.watermark)
     yield core.summary()
@@ -138,19 +143,29 @@ def records(
     input_format: InputFormat = InputFormat.AUTO,
     timezone: tzinfo = UTC,
     max_line: int = 65536,
+    group: str = "",
 ) -> Iterator[Line]:
     """Every source's records, merged in event time (ties keep the sources' order)."""
     streams = [
-        _records(source, input_format, TimestampParser(tz=timezone), max_line) for source in sources
+        _records(source, input_format, TimestampParser(tz=timezone), max_line, group)
+        for source in sources
     ]
     return heapq.merge(*streams, key=lambda line: line.ts)
 
 
 def _records(
-    source: Source, input_format: InputFormat, timestamps: TimestampParser, max_line: int
+    source: Source,
+    input_format: InputFormat,
+    timestamps: TimestampParser,
+    max_line: int,
+    group: str,
 ) -> Iterator[Line]:
     framer = Framer(
-        source=source.name, input_format=input_format, timestamps=timestamps, max_line=max_line
+        source=source.name,
+        input_format=input_format,
+        timestamps=timestamps,
+        max_line=max_line,
+        group=group,
     )
     for chunk in source.chunks:
         yield from framer.feed(chunk, BATCH_READ_TIME)

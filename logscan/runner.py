@@ -37,6 +37,7 @@ class RunnerOptions:
     input_format: InputFormat = InputFormat.AUTO
     timezone: tzinfo = UTC
     max_line: int = 65536
+    group: str = ""  # for records with no pod/unit envelope; "" = each source its own group
     queue_chunks: int = 256  # bounded queue: at most this many chunks read ahead
     tick_s: float = 0.25  # how often a quiet stream advances event time
     flush_after_s: float = 0.05  # quiet this long, a held record (maybe a traceback) goes out
@@ -140,6 +141,7 @@ class Runner:
                 input_format=self._options.input_format,
                 timestamps=self._timestamps,
                 max_line=self._options.max_line,
+                group=self._options.group,
             )
         lines = framer.feed(chunk.data, now)
         self._fed_at[chunk.stream] = now

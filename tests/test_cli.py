@@ -199,3 +199,39 @@ class TestProcess:
         )  # fmt: skip
         assert "" == done.stderr
         assert 0 == done.returncode
+
+
+class TestGroup:
+    def deaths(self, start: int, pids: range) -> str:
+        lines = [
+            gunicorn(start + n, 1, "CRITICAL", f"WORKER TIMEOUT (pid:{p})")
+            for n, p in enumerate(pids)
+        ]
+        return "\n".join(lines) + "\n"
+
+    def test_files_are_separate_groups_by_default(self, tmp_path: Path) -> None:
+        """Two deaths in one file and one in another: no loop, each file is its own group."""
+        first = write(tmp_path, self.deaths(0, range(10, 12)), "a.log")
+        second = write(tmp_path, self.deaths(5, range(20, 21)), "b.log")
+        result = runner.invoke(app, ["scan", "--format", "json", str(first), str(second)])
+        assert ["summary"] == [e["event"] for e in events(result.stdout)]
+
+    def test_group_joins_the_files_of_one_service(self, tmp_path: Path) -> None:
+        """--group bento: the three deaths are one service's crash loop."""
+        first = write(tmp_path, self.deaths(0, range(10, 12)), "a.log")
+        second = write(tmp_path, self.deaths(5, range(20, 21)), "b.log")
+        result = runner.invoke(
+            app, ["scan", "--format", "json", "--group", "bento", str(first), str(second)]
+        )
+        [incident, _] = events(result.stdout)
+        assert ("crash_loop", "bento") == (incident["kind"], incident["group"])
+
+    def test_envelope_group_wins(self, tmp_path: Path) -> None:
+        """Lines whose kubectl prefix names a pod keep the pod as their group."""
+        text = "".join(
+            f"[pod/bento-0/app] {line}\n" for line in self.deaths(0, range(10, 13)).splitlines()
+        )
+        result = runner.invoke(
+            app, ["scan", "--format", "json", "--group", "other", str(write(tmp_path, text))]
+        )
+        assert "bento-0" == events(result.stdout)[0]["group"]
