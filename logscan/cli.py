@@ -26,6 +26,15 @@ from logscan.config import (
 from logscan.coverage import coverage
 from logscan.errors import ConfigError, LogscanError
 from logscan.framing import InputFormat
+from logscan.options import (
+    Files,
+    GroupOption,
+    InputFormatOption,
+    MaxLineOption,
+    OutputOption,
+    PatternPaths,
+    TimezoneOption,
+)
 from logscan.patterns import PatternSet, load_patterns
 from logscan.pipeline import records
 from logscan.sources.batch import open_source
@@ -56,35 +65,6 @@ def _user_errors(command: Callable[_P, None]) -> Callable[_P, None]:
             raise typer.Exit(2) from None
 
     return wrapper
-
-
-Files = Annotated[list[str], typer.Argument(help="Log files (.gz too), or - for stdin.")]
-PatternPaths = Annotated[
-    list[Path] | None,
-    typer.Option("--patterns", help="Extra pack file or directory of packs (repeatable)."),
-]
-InputFormatOption = Annotated[
-    InputFormat,
-    typer.Option("--input-format", help="Envelope of every line; auto recognises each line."),
-]
-OutputOption = Annotated[
-    OutputFormat | None,
-    typer.Option("--format", help="json: one event per line. Default: console on a terminal."),
-]
-GroupOption = Annotated[
-    str,
-    typer.Option(
-        "--group",
-        help="Group (service) for lines with no pod/unit envelope, so several files of one "
-        "service correlate. Default: each file is its own group.",
-    ),
-]
-MaxLineOption = Annotated[
-    int, typer.Option("--max-line-length", help="Longer lines are cut and flagged.")
-]
-TimezoneOption = Annotated[
-    str, typer.Option("--timezone", help="Zone of timestamps without one (UTC, IANA, +HH:MM).")
-]
 
 
 @app.command("scan")
