@@ -131,7 +131,7 @@ class JournaldSource:
                 return
             delay = self._backoff.delay(productive=produced)
             if reason != reported:  # a journal that stays gone is reported once, not per retry
-                _log.warning("logscan: %s ended (%s); restarting it", argv[0], reason)
+                _log.warning("%s ended (%s); restarting it", argv[0], reason)
                 reported = reason
 
             stop.wait(delay)

@@ -187,7 +187,7 @@ class KubectlSource:
             self._ended(child, followed.values(), emit)
             reason = describe_exit(child)
             if child.exit_code != 0 and reason != reported:
-                _log.warning("logscan: kubectl logs ended (%s); restarting it", reason)
+                _log.warning("kubectl logs ended (%s); restarting it", reason)
             reported = reason
             stop.wait(self._backoff.delay(productive=produced))
 

@@ -195,3 +195,6 @@ class TestWatchProcess:
         assert isinstance(matches, dict)
         assert 4 == matches["logscan.kubectl_stream_ended"]  # 2 deaths x 2 containers
         assert "Traceback" not in watch.stderr
+        reported = watch.stderr.splitlines()
+        assert reported  # the pod was gone once: kubectl's error is said, on one line
+        assert all(line.startswith("logscan: WARNING: kubectl logs ended") for line in reported)
