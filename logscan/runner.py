@@ -143,6 +143,7 @@ class Runner:
                 max_line=self._options.max_line,
                 group=self._options.group,
             )
+        self._timestamps.set_reference(now)  # live: a year-less syslog stamp is not in the future
         lines = framer.feed(chunk.data, now)
         self._fed_at[chunk.stream] = now
         if chunk.final:

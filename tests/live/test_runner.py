@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from logscan.model import IncidentEvent, IncidentState
@@ -176,6 +177,19 @@ class TestRunner:
         assert sink.ended_the_run  # not released by the shutdown flush after the deadline
         assert [("opened", "crash_loop")] == sink.states()
         assert chatty.emitted > 0
+
+    def test_yearless_syslog_stamps_take_the_year_of_now(self, pack: PatternSet) -> None:
+        """Live `journalctl -o short` lines carry no year: with the clock in January 2030, a
+        July stamp is July 2029 (the latest that is not in the future), not 1970."""
+        lines = [
+            f"Jul 05 09:13:4{n} web-1 gunicorn[1]: [CRITICAL] WORKER TIMEOUT (pid:{10 + n})"
+            for n in range(3)
+        ]
+        now = datetime(2030, 1, 10, tzinfo=UTC).timestamp()
+        sink = Collector()
+        run(Runner([ScriptedSource(chunks_of(lines))], pack, sink, clock=lambda: now))
+        [opened] = [e for e in sink.events if isinstance(e, IncidentEvent)]
+        assert datetime(2029, 7, 5, 9, 13, 40, tzinfo=UTC).timestamp() == opened.incident.first_seen
 
     def test_closed_sink_stops_the_run(self, pack: PatternSet) -> None:
         """When the writer reports its reader gone, the run ends instead of reading on."""
