@@ -67,6 +67,18 @@ def _user_errors(command: Callable[_P, None]) -> Callable[_P, None]:
     return wrapper
 
 
+def _output(chosen: OutputFormat | None) -> OutputFormat:
+    """--format, else the console view on a terminal and JSON lines in a pipe."""
+    if chosen is not None:
+        return chosen
+    return OutputFormat.CONSOLE if sys.stdout.isatty() else OutputFormat.JSON
+
+
+def _colour() -> bool:
+    """Colour only on a terminal, and never with NO_COLOR set (no-color.org)."""
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
 @app.command("scan")
 @_user_errors
 def scan_command(
@@ -86,14 +98,14 @@ def scan_command(
     Exit status: 0 no incident at or above --fail-on, 1 one opened, 2 usage or config error.
     """
     config = ScanConfig(
-        output=output or (OutputFormat.CONSOLE if sys.stdout.isatty() else OutputFormat.JSON),
+        output=_output(output),
         input_format=input_format,
         timezone=parse_timezone(timezone),
         pattern_paths=check_pattern_paths(tuple(patterns or ())),
         fail_on=fail_on,
         max_line=check_max_line(max_line),
         group=group,
-        colour=sys.stdout.isatty() and "NO_COLOR" not in os.environ,
+        colour=_colour(),
     )
     raise typer.Exit(run_scan(config, [open_source(spec) for spec in files]))
 
@@ -225,7 +237,7 @@ def watch_command(
             binary=kubectl_bin,
         )
     config = WatchConfig(
-        output=output or (OutputFormat.CONSOLE if sys.stdout.isatty() else OutputFormat.JSON),
+        output=_output(output),
         files=tuple(target for target in targets if target != "-"),
         stdin="-" in targets,
         journald=journald_config,
@@ -237,7 +249,7 @@ def watch_command(
         pattern_paths=check_pattern_paths(tuple(patterns or ())),
         max_line=check_max_line(max_line),
         group=group,
-        colour=sys.stdout.isatty() and "NO_COLOR" not in os.environ,
+        colour=_colour(),
     )
     raise typer.Exit(run_watch(config))
 
