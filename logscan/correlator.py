@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 
 from logscan.incident import OpenIncident
 from logscan.model import Incident, IncidentEvent, IncidentState, Match, Severity
-from logscan.rules import Rule, RuleType
+from logscan.rules import Role, Rule, RuleType
 from logscan.window import CountWindow, RatioWindow, cause_of
 
 _NEVER = float("-inf")
-_AFFECTS_CACHE = 65536
+_PLAN_CACHE = 65536
+_BY_GROUP = ("group",)
 
 
 @dataclass(slots=True)
@@ -44,10 +45,22 @@ class Correlator:
             for signal in sorted(rule.signals):
                 self._by_signal[signal].append(rule)
         self._tracks: dict[tuple[str, str], _Track] = {}
-        # Rule.affects depends only on the signal and the fields the rule looks at: cache it.
-        self._affected: dict[tuple[str, tuple[str, ...]], bool] = {}
-        self._fields = {rule.kind: rule.fields for rule in self._rules}
+        self._open: dict[tuple[str, str], _Track] = {}  # the tracks with an open incident
+        # What a match does to each rule depends only on its signal and the values of the
+        # fields the rules look at: worked out once per combination (see Rule.role).
+        self._fields = {
+            signal: tuple(sorted({name for rule in rules for name in rule.fields}))
+            for signal, rules in self._by_signal.items()
+        }
+        self._plans: dict[tuple[str, ...], tuple[tuple[Rule, Role], ...]] = {}
         self._watermark = _NEVER
+
+    def __getstate__(self) -> dict[str, object]:
+        """A state snapshot leaves out the plan cache, which is rebuilt as matches come."""
+        return {name: value for name, value in vars(self).items() if name != "_plans"}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        vars(self).update(state, _plans={})
 
     @property
     def watermark(self) -> float:
@@ -61,26 +74,28 @@ class Correlator:
 
     def observe(self, match: Match) -> list[IncidentEvent]:
         """Events caused by one match (resolutions due before it come first)."""
-        events = self.advance(match.line.ts)
-        for rule in self._by_signal.get(match.signal, ()):
-            if not self._affects(rule, match):
-                continue  # e.g. a 200 for the error-burst rule: nothing it would count
+        events = self.advance(match.line.ts) if match.line.ts > self._watermark else []
+        for rule, role in self._plan(match):
             key = _group_key(rule, match)
             track = self._tracks.get((rule.kind, key))
             if track is None:
                 track = self._tracks[(rule.kind, key)] = _Track(rule, _new_window(rule))
-            if event := self._feed(rule, key, track, match):
+            if event := self._feed(rule, role, key, track, match):
                 events.append(event)
         return events
 
-    def _affects(self, rule: Rule, match: Match) -> bool:
-        key = (rule.kind, (match.signal, *(match.field(name) for name in self._fields[rule.kind])))
-        known = self._affected.get(key)
-        if known is None:
-            known = rule.affects(match)
-            if len(self._affected) < _AFFECTS_CACHE:  # paths can vary without end
-                self._affected[key] = known
-        return known
+    def _plan(self, match: Match) -> tuple[tuple[Rule, Role], ...]:
+        """The rules `match` affects, with what it does to each (a 200 is nothing to the
+        error-burst rule)."""
+        signal = match.signal
+        key = (signal, *(match.field(name) for name in self._fields.get(signal, ())))
+        plan = self._plans.get(key)
+        if plan is None:
+            roles = ((rule, rule.role(match)) for rule in self._by_signal.get(signal, ()))
+            plan = tuple((rule, role) for rule, role in roles if role.affects)
+            if len(self._plans) < _PLAN_CACHE:  # paths can vary without end
+                self._plans[key] = plan
+        return plan
 
     def advance(self, now: float) -> list[IncidentEvent]:
         """Move event time to `now` (never backwards); resolve incidents that went quiet."""
@@ -88,28 +103,31 @@ class Correlator:
             return []
         self._watermark = now
         due = []
-        for track in self._tracks.values():
+        for name, track in self._open.items():
             incident = track.incident
             if incident is not None and now - incident.last_seen >= track.rule.resolve_after:
-                due.append((incident.last_seen + track.rule.resolve_after, incident.id, track))
+                due.append((incident.last_seen + track.rule.resolve_after, incident.id, name))
         events = []
-        for at, _, track in sorted(due, key=lambda item: (item[0], item[1])):
+        for at, _, name in sorted(due, key=lambda item: (item[0], item[1])):
+            track = self._open.pop(name)
             assert track.incident is not None
             frozen = track.incident.freeze()
             track.incident = None
             events.append(IncidentEvent(state=IncidentState.RESOLVED, incident=frozen, at=at))
         return events
 
-    def _feed(self, rule: Rule, key: str, track: _Track, match: Match) -> IncidentEvent | None:
+    def _feed(
+        self, rule: Rule, role: Role, key: str, track: _Track, match: Match
+    ) -> IncidentEvent | None:
         ts = match.line.ts
-        self._note_context(rule, track, match)
+        self._note_context(rule, role, track, match)
         if ts < self._watermark - rule.window:
             return None  # too late to count: its window has already passed
         track.window.prune(self._watermark)
         if isinstance(track.window, RatioWindow):
-            counted = self._count_ratio(rule, track, track.window, match)
+            counted = self._count_ratio(rule, role, track, track.window, match)
         else:
-            counted = self._count(rule, track, track.window, match)
+            counted = self._count(rule, role, track, track.window, match)
         if not counted:
             return None
         severity = self._severity(rule, track)
@@ -117,16 +135,16 @@ class Correlator:
             return None
         return self._open_or_update(rule, key, track, match, severity)
 
-    def _note_context(self, rule: Rule, track: _Track, match: Match) -> None:
+    def _note_context(self, rule: Rule, role: Role, track: _Track, match: Match) -> None:
         """Record the signals that change how others count: reloads, start-ups, boots."""
         ts = match.line.ts
-        if rule.unless and match.signal in rule.unless.signals:
+        if role.unless:
             track.last_unless = max(track.last_unless, ts)
-        if rule.anchor and rule.anchor.selects(match):
+        if role.anchor:
             track.last_anchor = max(track.last_anchor, ts)
-        elif any(selector.selects(match) for selector in rule.until):
+        elif role.until:
             track.last_anchor = _NEVER  # the service answered: it is no longer starting
-        if match.signal == rule.critical_on_replacement and rule.distinct:
+        if role.replacement:
             # Log order, not timestamps, says a boot came after a death: with whole-second
             # stamps a replacement often shares its second with the death it replaces.
             track.window.prune(self._watermark)
@@ -141,9 +159,10 @@ class Correlator:
             return True
         return rule.type is RuleType.AFTER and ts - track.last_anchor > rule.anchor_within
 
-    def _count(self, rule: Rule, track: _Track, window: CountWindow, match: Match) -> bool:
-        selected = any(selector.selects(match) for selector in rule.select)
-        if not selected or self._suppressed(rule, track, match.line.ts):
+    def _count(
+        self, rule: Rule, role: Role, track: _Track, window: CountWindow, match: Match
+    ) -> bool:
+        if not role.selected or self._suppressed(rule, track, match.line.ts):
             return False
         if rule.distinct:
             key: object = match.field(rule.distinct) or None
@@ -160,11 +179,12 @@ class Correlator:
             incident.count += 1
         return True
 
-    def _count_ratio(self, rule: Rule, track: _Track, window: RatioWindow, match: Match) -> bool:
+    def _count_ratio(
+        self, rule: Rule, role: Role, track: _Track, window: RatioWindow, match: Match
+    ) -> bool:
         if self._suppressed(rule, track, match.line.ts):
             return False
-        numerator = [i for i, selector in enumerate(rule.select) if selector.selects(match)]
-        denominator = any(selector.selects(match) for selector in rule.denominator)
+        numerator, denominator = role.selected, role.denominator
         if not numerator and not denominator:
             return False
         window.add(match, numerator, denominator)
@@ -207,6 +227,7 @@ class Correlator:
             if self._explained(rule, key):
                 return None
             track.incident = _open(key, track, severity)
+            self._open[(rule.kind, key)] = track
             return IncidentEvent(
                 state=IncidentState.OPENED, incident=track.incident.freeze(), at=ts
             )
@@ -231,6 +252,8 @@ def _new_window(rule: Rule) -> CountWindow | RatioWindow:
 
 def _group_key(rule: Rule, match: Match) -> str:
     line = match.line
+    if rule.group_by == _BY_GROUP:
+        return line.group or line.source
     parts = [
         (line.group or line.source) if name == "group" else match.field(name)
         for name in rule.group_by

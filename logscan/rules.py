@@ -52,6 +52,19 @@ class Unless:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Role:
+    """What one match does to one rule (see Rule.role)."""
+
+    affects: bool  # any of the below, or it names the replacement signal
+    unless: bool  # it suppresses counting for a while (a graceful restart)
+    anchor: bool  # it starts an "after" period (the service starts)
+    until: bool  # it ends the "after" period (the service answered)
+    replacement: bool  # a worker booted: a replacement, if deaths are being counted
+    selected: tuple[int, ...]  # the select (ratio: numerator) selectors that count it
+    denominator: bool  # a ratio rule counts it among all requests
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Rule:
     """One incident rule; see DESIGN.md, "Pattern packs" and "Incidents"."""
 
@@ -89,11 +102,25 @@ class Rule:
     def affects(self, match: Match) -> bool:
         """Whether `match` can change this rule's state: it is counted, anchors or ends a
         start-up period, suppresses, or marks a replacement worker."""
-        if self.unless and match.signal in self.unless.signals:
-            return True
-        if match.signal == self.critical_on_replacement:
-            return True
-        return any(selector.selects(match) for selector in self._selectors())
+        return self.role(match).affects
+
+    def role(self, match: Match) -> Role:
+        """What `match` does to this rule. It depends only on the match's signal and on the
+        values of `fields`, so the correlator computes it once per such combination."""
+        unless = bool(self.unless and match.signal in self.unless.signals)
+        replacement = bool(self.distinct) and match.signal == self.critical_on_replacement
+        anchor = self.anchor is not None and self.anchor.selects(match)
+        until = not anchor and any(selector.selects(match) for selector in self.until)
+        selected = tuple(i for i, selector in enumerate(self.select) if selector.selects(match))
+        denominator = any(selector.selects(match) for selector in self.denominator)
+        affects = (
+            unless or anchor or until or bool(selected) or denominator
+            or match.signal == self.critical_on_replacement
+        )  # fmt: skip
+        return Role(
+            affects=affects, unless=unless, anchor=anchor, until=until,
+            replacement=replacement, selected=selected, denominator=denominator,
+        )  # fmt: skip
 
     @property
     def signals(self) -> frozenset[str]:

@@ -8,6 +8,7 @@ per distinct value when the rule has `distinct`), ratio windows keep one bucket 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from logscan.model import Match
@@ -99,7 +100,7 @@ class RatioWindow:
         self._views = [0] * self._selectors
         self.evidence: deque[Match] = deque(maxlen=EVIDENCE_CAP)
 
-    def add(self, match: Match, numerator: list[int], denominator: bool) -> None:
+    def add(self, match: Match, numerator: Sequence[int], denominator: bool) -> None:
         second = int(match.line.ts)
         if not self._buckets or self._buckets[-1][0] < second:
             self._buckets.append([second, 0, *([0] * self._selectors)])
