@@ -8,9 +8,12 @@ bounded by `max_line` and the number of groups, never by the length of the strea
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import Any
 
 from logscan.envelopes import ANSI_CSI, InputFormat, Unwrappers
 from logscan.model import Line
+from logscan.prefilter import Hit, Prefilter
 from logscan.timestamps import TimestampParser
 
 __all__ = ["Framer", "InputFormat"]
@@ -29,17 +32,26 @@ _CHAIN_MARKERS = (
 # The last line of a traceback: "ValueError: msg", "werkzeug.exceptions.ClientDisconnected: 400
 # Bad Request: ...", or a bare "StopIteration". All-caps names are log headers ("INFO:     ").
 _EXCEPTION = re.compile(r"([A-Za-z_][\w.]*)(?::(?: |$)|$)")
+_NOTHING: frozenset[str] = frozenset()
 
 
 class _Record:
     """A record being built: the first line's identity plus the continuation lines so far."""
 
     __slots__ = (
-        "blank", "group", "inferred", "number", "parts", "size", "state", "truncated", "ts",
+        "blank", "found", "group", "inferred", "number", "parts", "size", "state", "truncated",
+        "ts",
     )  # fmt: skip
 
     def __init__(
-        self, *, group: str, number: int, ts: float | None, text: str, truncated: bool
+        self,
+        *,
+        group: str,
+        number: int,
+        ts: float | None,
+        text: str,
+        truncated: bool,
+        found: frozenset[str] | None,
     ) -> None:
         self.group = group
         self.number = number
@@ -48,20 +60,26 @@ class _Record:
         self.parts = [text]
         self.size = len(text)
         self.truncated = truncated
+        self.found = found  # the pack literals in the text, None when not known
         self.state = _OPEN
         self.blank: Line | None = None  # a blank line held until the next shows if it belongs
 
-    def add(self, text: str, limit: int) -> None:
+    def add(self, text: str, limit: int, found: frozenset[str] | None) -> None:
         """Append a line; beyond the caps it is dropped and the record flagged truncated."""
         if len(self.parts) >= _MAX_RECORD_LINES or self.size + 1 + len(text) > limit:
             self.truncated = True
             return
         self.parts.append(text)
         self.size += 1 + len(text)
+        if found is None or self.found is None:
+            self.found = None
+        elif found:
+            self.found |= found
 
     def glue(self) -> None:
         """Make docker/CRI partial pieces one line again: they are joined without "\n"."""
         self.parts = ["".join(self.parts)]
+        self.found = None  # a literal may span two pieces: the matcher looks at the text
 
     def text(self) -> str:
         return self.parts[0] if len(self.parts) == 1 else "\n".join(self.parts)
@@ -78,8 +96,7 @@ class Framer:
 
     __slots__ = (
         "_buffer", "_discarding", "_group", "_last_ts", "_max_line", "_number", "_partials",
-        "_pending",
-        "_source", "_timestamps", "_unwrap",
+        "_pending", "_prefilter", "_source", "_timestamps", "_unwrap",
     )  # fmt: skip
 
     def __init__(
@@ -90,9 +107,13 @@ class Framer:
         timestamps: TimestampParser | None = None,
         max_line: int = 65536,
         group: str = "",
+        prefilter: Prefilter[Any] | None = None,
     ) -> None:
-        """`group` is given to records whose envelope names none (plain lines)."""
+        """`group` is given to records whose envelope names none (plain lines). With a
+        `prefilter`, each block of lines is scanned for the packs' literals at once and
+        records carry the literals they contain (Line.literals)."""
         self._source = source
+        self._prefilter = None if prefilter is None or prefilter.multiline else prefilter
         self._group = group
         self._timestamps = timestamps if timestamps is not None else TimestampParser()
         self._unwrap = Unwrappers(self._timestamps).select(InputFormat(input_format))
@@ -122,7 +143,7 @@ class Framer:
             del buffer[: end + 1]
             self._lines(complete, now, out)
         if len(buffer) > self._max_line + 1:  # + 1: a "\r" before the "\n" is not content
-            self._physical(_decode(bytes(buffer[: self._max_line])), True, now, out)
+            self._physical(_decode(bytes(buffer[: self._max_line])), True, now, out, None)
             buffer.clear()
             self._discarding = True
         return out
@@ -148,7 +169,7 @@ class Framer:
         if rest and not self._discarding:
             content = rest[:-1] if rest.endswith(b"\r") else rest
             truncated = len(content) > self._max_line
-            self._physical(_decode(content[: self._max_line]), truncated, now, out)
+            self._physical(_decode(content[: self._max_line]), truncated, now, out, None)
         self._discarding = False
         partials = list(self._partials.items())
         self._partials.clear()
@@ -164,7 +185,7 @@ class Framer:
         if len(complete) > limit + 1 and max(map(len, complete.split(b"\n"))) > limit:
             for raw in complete[:-1].split(b"\n"):
                 content = raw[:-1] if raw.endswith(b"\r") else raw
-                self._physical(_decode(content[:limit]), len(content) > limit, now, out)
+                self._physical(_decode(content[:limit]), len(content) > limit, now, out, None)
             return
         # "\n" cannot occur inside a UTF-8 sequence, so decoding the block equals per line.
         text = complete.decode("utf-8", "replace")
@@ -172,33 +193,66 @@ class Framer:
             text = ANSI_CSI.sub("", text)  # a CSI sequence cannot contain "\n"
         if "\r" in text:
             text = text.replace("\r\n", "\n")
-        for line in text[:-1].split("\n"):
-            self._physical(line, False, now, out)
+        lines = text[:-1].split("\n")
+        if self._prefilter is None:
+            for line in lines:
+                self._physical(line, False, now, out, None)
+            return
+        # One scan of the block for every literal; each line gets the hits inside it (no
+        # literal holds a "\n"), by position from the line's start.
+        hits = self._prefilter.scan(text)
+        hits.sort()
+        hits.append((len(text), ""))  # a sentinel past the last line
+        at = 0  # the next hit
+        start = 0  # where the line starts in `text`
+        for line in lines:
+            end = start + len(line)
+            if hits[at][0] >= end:
+                self._physical(line, False, now, out, ())
+            else:
+                mine = []
+                while hits[at][0] < end:
+                    mine.append((hits[at][0] - start, hits[at][1]))
+                    at += 1
+                self._physical(line, False, now, out, mine)
+            start = end + 1
 
-    def _physical(self, text: str, truncated: bool, now: float, out: list[Line]) -> None:
-        """One physical line: unwrap its envelope, assemble partials, then join."""
+    def _physical(
+        self, text: str, truncated: bool, now: float, out: list[Line], hits: Sequence[Hit] | None
+    ) -> None:
+        """One physical line: unwrap its envelope, assemble partials, then join. `hits` are
+        the literals in the line (None: not scanned)."""
         self._number += 1
         found = self._unwrap(text) if self._unwrap is not None else None
         if found is None:
+            literals = None if hits is None else _literals(hits, 0)
             piece = _Record(
-                group=self._group, number=self._number, ts=None, text=text, truncated=truncated
-            )
+                group=self._group, number=self._number, ts=None, text=text,
+                truncated=truncated, found=literals,
+            )  # fmt: skip
             self._record("", piece, now, out)
             return
         key, group, ts, message, partial = found
+        # The message is usually the end of the line (kubectl, CRI, syslog); a JSON one is
+        # decoded from it, and the matcher looks at its text instead.
+        if hits is None or not text.endswith(message):
+            literals = None
+        else:
+            literals = _literals(hits, len(text) - len(message))
         piece = _Record(
             group=group or self._group,
             number=self._number,
             ts=ts,
             text=message,
             truncated=truncated,
+            found=literals,
         )
         if partial or key in self._partials:
             held = self._partials.get(key)
             if held is None:
                 self._hold(self._partials, key, piece, now, out)
                 return
-            held.add(message, self._max_line)
+            held.add(message, self._max_line, None)
             held.truncated |= truncated
             if partial:
                 return
@@ -213,7 +267,7 @@ class Framer:
         ts = piece.ts
         pending = self._pending.get(key)
         if pending is not None:
-            if self._continues(pending, text, now):
+            if self._continues(pending, text, piece.found, now):
                 pending.truncated |= piece.truncated
                 return
             del self._pending[key]
@@ -232,23 +286,26 @@ class Framer:
         piece.state = _opening_state(text) if text[-1] == ":" or "\n" in text else _OPEN
         self._hold(self._pending, key, piece, now, out)
 
-    def _continues(self, pending: _Record, text: str, now: float) -> bool:
+    def _continues(
+        self, pending: _Record, text: str, found: frozenset[str] | None, now: float
+    ) -> bool:
         """Add `text` to `pending` if it continues it; a blank is held until the next line."""
         if not text:
             if pending.state < _RAISED or pending.blank is not None:
                 return False
             ts = now if self._last_ts is None else self._last_ts
             pending.blank = self._line(
-                number=self._number, text="", ts=ts, inferred=True, group=pending.group
-            )
+                number=self._number, text="", ts=ts, inferred=True, group=pending.group,
+                literals=_NOTHING,
+            )  # fmt: skip
             return True
         state = _advance(pending.state, text)
         if state is None:
             return False
         if pending.blank is not None:
-            pending.add("", self._max_line)
+            pending.add("", self._max_line, _NOTHING)
             pending.blank = None
-        pending.add(text, self._max_line)
+        pending.add(text, self._max_line, found)
         pending.state = state
         return True
 
@@ -269,7 +326,7 @@ class Framer:
         ts = record.ts if record.ts is not None else now
         line = self._line(
             number=record.number, text=record.text(), ts=ts, inferred=record.inferred,
-            group=record.group, truncated=record.truncated,
+            group=record.group, truncated=record.truncated, literals=record.found,
         )  # fmt: skip
         out.append(line)
         if record.blank is not None:
@@ -277,12 +334,19 @@ class Framer:
 
     def _line(
         self, *, number: int, text: str, ts: float, inferred: bool, group: str,
-        truncated: bool = False,
+        truncated: bool = False, literals: frozenset[str] | None = None,
     ) -> Line:  # fmt: skip
         return Line(
             source=self._source, number=number, text=text, ts=ts, ts_inferred=inferred,
-            group=group, truncated=truncated,
+            group=group, truncated=truncated, literals=literals,
         )  # fmt: skip
+
+
+def _literals(hits: Sequence[Hit], start: int) -> frozenset[str]:
+    """The literals of the hits at or after `start` in their line (the message)."""
+    if not hits:
+        return _NOTHING
+    return frozenset(literal for at, literal in hits if at >= start)
 
 
 def _advance(state: int, text: str) -> int | None:

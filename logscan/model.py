@@ -42,6 +42,8 @@ class Line:
     `ts` is event time; `ts_inferred` says it was borrowed from the previous record or from
     the time the record was read, because the line itself carried none.
     `group` is the envelope's pod/container or journald unit, empty when there is none.
+    `literals` are the pack literals in `text` when the framer already found them in its
+    scan of the whole block (see prefilter.py); None when they are not known.
     """
 
     source: str
@@ -51,6 +53,7 @@ class Line:
     ts_inferred: bool = False
     group: str = ""
     truncated: bool = False
+    literals: frozenset[str] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -72,7 +72,12 @@ class PatternSet:
     def match(self, line: Line, timeouts: Counter[str] | None = None) -> Match | None:
         """The first signature's Match for `line`; a signature that blows its time budget is
         counted in `timeouts` and skipped, so one bad regex cannot stall the stream."""
-        for signature in self.candidates(line.text):
+        literals = line.literals
+        if literals is None:
+            candidates = self.prefilter.candidates(line.text)
+        else:
+            candidates = self.prefilter.admitted(literals)
+        for signature in candidates:
             try:
                 found = signature.match(line)
             except TimeoutError:

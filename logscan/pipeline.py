@@ -12,11 +12,13 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
+from typing import Any
 
 from logscan.correlator import Correlator
 from logscan.framing import Framer, InputFormat
 from logscan.model import IncidentEvent, IncidentState, Line
 from logscan.patterns import PatternSet
+from logscan.prefilter import Prefilter
 from logscan.timestamps import TimestampParser
 
 # A batch has no meaningful read time: a record with no timestamp and no earlier record gets
@@ -129,8 +131,9 @@ def scan(
     without an envelope naming one (else each source is its own group)."""
     core = Core(patterns)
     merged = records(
-        sources, input_format=input_format, timezone=timezone, max_line=max_line, group=group
-    )
+        sources, input_format=input_format, timezone=timezone, max_line=max_line, group=group,
+        prefilter=patterns.prefilter,
+    )  # fmt: skip
     for line in merged:
         yield from core.process(line)
     yield from core.advance(core.watermark)
@@ -144,10 +147,19 @@ def records(
     timezone: tzinfo = UTC,
     max_line: int = 65536,
     group: str = "",
+    prefilter: Prefilter[Any] | None = None,
 ) -> Iterator[Line]:
-    """Every source's records, merged in event time (ties keep the sources' order)."""
+    """Every source's records, merged in event time (ties keep the sources' order). With the
+    packs' `prefilter`, records carry the literals they contain (see Framer)."""
     streams = [
-        _records(source, input_format, TimestampParser(tz=timezone), max_line, group)
+        _records(
+            source,
+            input_format=input_format,
+            timestamps=TimestampParser(tz=timezone),
+            max_line=max_line,
+            group=group,
+            prefilter=prefilter,
+        )
         for source in sources
     ]
     return heapq.merge(*streams, key=lambda line: line.ts)
@@ -155,10 +167,12 @@ def records(
 
 def _records(
     source: Source,
+    *,
     input_format: InputFormat,
     timestamps: TimestampParser,
     max_line: int,
     group: str,
+    prefilter: Prefilter[Any] | None,
 ) -> Iterator[Line]:
     framer = Framer(
         source=source.name,
@@ -166,6 +180,7 @@ def _records(
         timestamps=timestamps,
         max_line=max_line,
         group=group,
+        prefilter=prefilter,
     )
     for chunk in source.chunks:
         yield from framer.feed(chunk, BATCH_READ_TIME)

@@ -2,17 +2,24 @@
 
 Each signature lists literals that every line it matches contains. Instead of testing each
 literal of each signature in turn (tens of substring searches per record), one compiled
-pattern finds every literal present in a single pass: a zero-width lookahead over an
-alternation of all literals, longest first, so the scan tries every position. At one position
-it reports only the longest literal found there; any other literal starting there is a prefix
-of it, so each literal also stands for the literals it contains. The result is exact: the
-differential tests compare it with testing every literal.
+alternation of all literals, longest first, finds them in a single pass. It can be run over a
+whole block of lines at once (the framer does, and hands each record the literals of its
+lines), so the hundreds of thousands of lines that contain none cost no regex call of their
+own.
+
+A left-to-right scan reports, at each position, the longest literal starting there and then
+resumes after it. A literal it steps over is still accounted for: one that lies inside a
+reported literal is admitted with it (each literal stands for the literals it contains), and
+one that starts inside and runs past its end (a suffix of it is a prefix of the other, as in
+"Started server process" and "process is overloaded") is checked for explicitly. So the
+signatures admitted are exactly those with a literal in the text; the differential tests
+compare them with testing every literal.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Generic, Protocol, TypeVar
 
 
@@ -24,11 +31,13 @@ class _HasLiterals(Protocol):
 _S = TypeVar("_S", bound=_HasLiterals)
 _CACHE_LIMIT = 4096  # distinct sets of literals seen; real logs have a few dozen
 
+Hit = tuple[int, str]  # where a literal starts in the scanned text, and the literal
+
 
 class Prefilter(Generic[_S]):
     """Maps a record's text to the signatures whose literals it contains, in priority order."""
 
-    __slots__ = ("_admits", "_cache", "_scan", "_signatures")
+    __slots__ = ("_admits", "_cache", "_overlaps", "_scan", "_signatures", "multiline")
 
     def __init__(self, signatures: Sequence[_S]) -> None:
         self._signatures = tuple(signatures)
@@ -36,7 +45,7 @@ class Prefilter(Generic[_S]):
             {lit for s in signatures for lit in s.literals}, key=lambda x: (-len(x), x)
         )
         alternation = "|".join(re.escape(literal) for literal in literals)
-        self._scan = re.compile(f"(?=({alternation}))") if literals else None
+        self._scan = re.compile(alternation) if literals else None
         self._admits = {
             literal: frozenset(
                 index
@@ -45,13 +54,45 @@ class Prefilter(Generic[_S]):
             )
             for literal in literals
         }
+        # For each literal, the literals that can start inside it and end after it, with the
+        # length of the overlap.
+        self._overlaps = {
+            literal: tuple(
+                (other, size)
+                for other in literals
+                if other not in literal
+                for size in range(1, min(len(literal), len(other)))
+                if literal.endswith(other[:size])
+            )
+            for literal in literals
+        }
         self._cache: dict[frozenset[str], tuple[_S, ...]] = {}
+        # A literal with a line break could span two lines of a block: blocks cannot be
+        # scanned line by line then (the framer falls back to scanning each record).
+        self.multiline = any("\n" in literal for literal in literals)
+
+    def scan(self, text: str) -> list[Hit]:
+        """The literals in `text`, by position (see the module docstring for which)."""
+        if self._scan is None:
+            return []
+        hits = []
+        overlaps = self._overlaps
+        for found in self._scan.finditer(text):
+            literal = found.group()
+            hits.append((found.start(), literal))
+            end = found.end()
+            for other, size in overlaps[literal]:
+                if text.startswith(other, end - size):
+                    hits.append((end - size, other))
+        return hits
 
     def candidates(self, text: str) -> tuple[_S, ...]:
         """The signatures that could match `text`, in priority order (often none)."""
-        if self._scan is None:
-            return ()
-        found = frozenset(self._scan.findall(text))
+        return self.admitted(literal for _, literal in self.scan(text))
+
+    def admitted(self, literals: Iterable[str]) -> tuple[_S, ...]:
+        """The signatures whose literals are among, or inside, `literals` (found in a text)."""
+        found = frozenset(literals)
         if not found:
             return ()
         known = self._cache.get(found)
