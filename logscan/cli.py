@@ -38,8 +38,6 @@ from logscan.options import (
 from logscan.patterns import PatternSet, load_patterns
 from logscan.pipeline import records
 from logscan.sources.batch import open_source
-from logscan.sources.journald import journald_query
-from logscan.sources.kubectl import kubectl_query
 
 app = typer.Typer(
     help="Find crash loops and overload in model-server logs, with evidence and what to change.",
@@ -209,6 +207,9 @@ def watch_command(
     restarts it when the container dies. SIGINT/SIGTERM stop reading, flush, print the
     summary, commit --state and exit 0.
     """
+    from logscan.sources.journald import journald_query  # live sources: only `watch` needs them
+    from logscan.sources.kubectl import kubectl_query
+
     targets = targets or []
     following_kubectl = kubectl is not None or bool(selector)
     _needs("--journald", journald, {"--unit": unit, "--directory": directory,

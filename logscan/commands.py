@@ -8,19 +8,16 @@ import sys
 import threading
 from collections.abc import Sequence
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from logscan.config import OutputFormat, ScanConfig, WatchConfig
 from logscan.model import IncidentEvent, IncidentState
 from logscan.patterns import load_patterns
 from logscan.pipeline import Event, Source, scan
 from logscan.render import to_console, to_json
-from logscan.runner import Runner, RunnerOptions
-from logscan.sources.base import LiveSource
-from logscan.sources.file import FileSource
-from logscan.sources.journald import JournaldSource
-from logscan.sources.kubectl import KubectlSource
-from logscan.sources.stdin import StdinSource
-from logscan.state import StateStore
+
+if TYPE_CHECKING:
+    from logscan.sources.base import LiveSource
 
 
 class StdoutWriter:
@@ -73,6 +70,15 @@ def run_watch(config: WatchConfig) -> int:
     A journalctl or kubectl that cannot start (bad option, missing journal, no such binary)
     ends the watch; its SourceError is raised after the summary (one line, exit 2).
     """
+    # The live machinery (threads, watchdog, sqlite3) is imported here, not at module level,
+    # so `scan`, `patterns` and `explain` start without it (tests/test_cli.py checks this).
+    from logscan.runner import Runner, RunnerOptions
+    from logscan.sources.file import FileSource
+    from logscan.sources.journald import JournaldSource
+    from logscan.sources.kubectl import KubectlSource
+    from logscan.sources.stdin import StdinSource
+    from logscan.state import StateStore
+
     pack = load_patterns(config.pattern_paths)
     store = StateStore(config.state_path) if config.state_path else None
     snapshot = store.load(pack) if store else None

@@ -10,13 +10,16 @@ import enum
 from dataclasses import dataclass
 from datetime import UTC, timedelta, timezone, tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from logscan.errors import ConfigError
 from logscan.framing import InputFormat
 from logscan.model import Severity
-from logscan.sources.journald import JournaldQuery
-from logscan.sources.kubectl import KubectlQuery
+
+if TYPE_CHECKING:  # only annotations here: `scan` does not import the live sources
+    from logscan.sources.journald import JournaldQuery
+    from logscan.sources.kubectl import KubectlQuery
 
 
 class OutputFormat(enum.StrEnum):

@@ -200,6 +200,22 @@ class TestProcess:
         assert "" == done.stderr
         assert 0 == done.returncode
 
+    def test_live_machinery_not_imported_at_start(self) -> None:
+        """`scan`, `patterns` and `explain` start without the runner, sqlite3 or watchdog:
+        only `watch` imports them, when it runs (a fresh interpreter, so nothing is cached)."""
+        live = (
+            "logscan.runner",
+            "logscan.state",
+            "logscan.sources.follower",
+            "watchdog",
+            "sqlite3",
+        )
+        code = f"import logscan.cli, sys; print(sorted(m for m in sys.modules if m.startswith({live!r})))"
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+        )
+        assert "[]" == done.stdout.strip()
+
 
 class TestGroup:
     def deaths(self, start: int, pids: range) -> str:
