@@ -92,6 +92,8 @@ class Core:
         self._lines += 1
         self._earliest = min(self._earliest, line.ts)
         self._latest = max(self._latest, line.ts)
+        if line.literals is not None and not line.literals:
+            return []  # most records: no literal of any signature in it
         match = self._patterns.match(line, self._timeouts)
         if match is None:
             return []

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from logscan.timestamps import TimestampParser
 
@@ -223,3 +226,17 @@ class TestParseRfc3339:
     def test_anything_else_is_none(self, stamp: str) -> None:
         """Only a whole stamp is accepted."""
         assert TimestampParser().parse_rfc3339(stamp) is None
+
+
+@given(
+    st.integers(min_value=0, max_value=4_000_000_000),
+    st.text(alphabet="0123456789", min_size=1, max_size=12),
+)
+def test_a_kubectl_stamp_reads_the_same_as_its_offset_form(second: int, digits: str) -> None:
+    """ "...T01:09:08.123Z" (the common envelope shape, read without a regex) gives exactly the
+    time "...T01:09:08.123+00:00" gives through the general parser."""
+    base = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+    parser = TimestampParser()
+    for _ in range(2):  # the first call learns the second, the next reads it from the cache
+        fast = parser.parse_rfc3339(f"{base}.{digits}Z")
+        assert fast == TimestampParser().parse_rfc3339(f"{base}.{digits}+00:00")
