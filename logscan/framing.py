@@ -7,7 +7,6 @@ bounded by `max_line` and the number of groups, never by the length of the strea
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,23 +14,13 @@ from logscan.envelopes import ANSI_CSI, InputFormat, Unwrappers
 from logscan.model import Line
 from logscan.prefilter import Hit, Prefilter
 from logscan.timestamps import TimestampParser
+from logscan.tracebacks import OPEN, RAISED, advance, opening_state
 
 __all__ = ["Framer", "InputFormat"]
 
 _MAX_RECORD_LINES = 200  # a joined record (a traceback) is capped at this many lines
 _MAX_GROUPS = 256  # records held for joining at once; the oldest is released beyond this
 
-# Where a record stands in a Python traceback (traceback.py: format_exception), which decides
-# what the next line of its group may add to it.
-_OPEN, _FRAMES, _RAISED, _CHAINED = range(4)
-_TRACEBACK = "Traceback (most recent call last):"
-_CHAIN_MARKERS = (
-    "During handling of the above exception, another exception occurred:",
-    "The above exception was the direct cause of the following exception:",
-)
-# The last line of a traceback: "ValueError: msg", "werkzeug.exceptions.ClientDisconnected: 400
-# Bad Request: ...", or a bare "StopIteration". All-caps names are log headers ("INFO:     ").
-_EXCEPTION = re.compile(r"([A-Za-z_][\w.]*)(?::(?: |$)|$)")
 _NOTHING: frozenset[str] = frozenset()
 
 
@@ -61,7 +50,7 @@ class _Record:
         self.size = len(text)
         self.truncated = truncated
         self.found = found  # the pack literals in the text, None when not known
-        self.state = _OPEN
+        self.state = OPEN
         self.blank: Line | None = None  # a blank line held until the next shows if it belongs
 
     def add(self, text: str, limit: int, found: frozenset[str] | None) -> None:
@@ -283,7 +272,7 @@ class Framer:
         if not text:  # a blank line cannot be continued: nothing to wait for
             self._emit(piece, now, out)
             return
-        piece.state = _opening_state(text) if text[-1] == ":" or "\n" in text else _OPEN
+        piece.state = opening_state(text) if text[-1] == ":" or "\n" in text else OPEN
         self._hold(self._pending, key, piece, now, out)
 
     def _continues(
@@ -291,7 +280,7 @@ class Framer:
     ) -> bool:
         """Add `text` to `pending` if it continues it; a blank is held until the next line."""
         if not text:
-            if pending.state < _RAISED or pending.blank is not None:
+            if pending.state < RAISED or pending.blank is not None:
                 return False
             ts = now if self._last_ts is None else self._last_ts
             pending.blank = self._line(
@@ -299,7 +288,7 @@ class Framer:
                 literals=_NOTHING,
             )  # fmt: skip
             return True
-        state = _advance(pending.state, text)
+        state = advance(pending.state, text)
         if state is None:
             return False
         if pending.blank is not None:
@@ -347,47 +336,6 @@ def _literals(hits: Sequence[Hit], start: int) -> frozenset[str]:
     if not hits:
         return _NOTHING
     return frozenset(literal for at, literal in hits if at >= start)
-
-
-def _advance(state: int, text: str) -> int | None:
-    """The traceback state after `text`, or None when `text` does not continue the record."""
-    if "\n" in text:
-        return _advance_lines(state, text)
-    if state == _RAISED:  # only a chain marker continues a finished traceback
-        return _CHAINED if text.startswith(_CHAIN_MARKERS) else None
-    head = text[:1]
-    if head == "T" and text.startswith(_TRACEBACK):
-        return _FRAMES
-    if state == _CHAINED:
-        return None
-    if head in {" ", "\t"}:  # frames, source lines, 3.11 carets, indented details
-        return state
-    return _RAISED if state == _FRAMES and _is_exception(text) else None
-
-
-def _advance_lines(state: int, text: str) -> int | None:
-    """A journald MESSAGE with newlines: its first line decides, all lines advance."""
-    lines = text.split("\n")
-    result = _advance(state, lines[0])
-    for line in lines[1:]:
-        if result is not None and line:
-            result = _advance(result, line) or result
-    return result
-
-
-def _is_exception(text: str) -> bool:
-    found = _EXCEPTION.match(text)
-    return found is not None and not found.group(1).isupper()
-
-
-def _opening_state(text: str) -> int:
-    """The traceback state of a new record: a bare traceback, uvicorn's "ERROR:    Traceback
-    (most recent call last):" header, a multi-line journald entry."""
-    lines = text.split("\n")
-    state = _FRAMES if lines[0].endswith(_TRACEBACK) else _OPEN
-    for line in lines[1:]:
-        state = (line and _advance(state, line)) or state
-    return state
 
 
 def _decode(raw: bytes) -> str:
