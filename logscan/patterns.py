@@ -65,10 +65,6 @@ class PatternSet:
     def __post_init__(self) -> None:
         object.__setattr__(self, "prefilter", Prefilter(self.signatures))
 
-    def candidates(self, text: str) -> tuple[Signature, ...]:
-        """Signatures whose literals `text` contains, in priority order."""
-        return self.prefilter.candidates(text)
-
     def match(self, line: Line, timeouts: Counter[str] | None = None) -> Match | None:
         """The first signature's Match for `line`; a signature that blows its time budget is
         counted in `timeouts` and skipped, so one bad regex cannot stall the stream."""

@@ -95,14 +95,9 @@ class Rule:
 
     @property
     def fields(self) -> tuple[str, ...]:
-        """The fields this rule's selectors look at: with the signal, they decide `affects`."""
+        """The fields this rule's selectors look at: with the signal, they decide `role`."""
         names = {name for s in self._selectors() for name, _ in (*s.where, *s.exclude)}
         return tuple(sorted(names))
-
-    def affects(self, match: Match) -> bool:
-        """Whether `match` can change this rule's state: it is counted, anchors or ends a
-        start-up period, suppresses, or marks a replacement worker."""
-        return self.role(match).affects
 
     def role(self, match: Match) -> Role:
         """What `match` does to this rule. It depends only on the match's signal and on the
