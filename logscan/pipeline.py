@@ -15,7 +15,7 @@ from datetime import UTC, tzinfo
 from typing import Any
 
 from logscan.correlator import Correlator
-from logscan.framing import Framer, InputFormat
+from logscan.framing import Framer, InputFormat, Tally
 from logscan.model import IncidentEvent, IncidentState, Line
 from logscan.patterns import PatternSet
 from logscan.prefilter import Prefilter
@@ -56,10 +56,7 @@ class Core:
     moves event time on when no record does (live mode's clock).
     """
 
-    __slots__ = (
-        "_correlator", "_earliest", "_latest", "_lines", "_matches", "_opened", "_patterns",
-        "_timeouts",
-    )  # fmt: skip
+    __slots__ = ("_correlator", "_matches", "_opened", "_patterns", "_timeouts", "tally")
 
     def __init__(self, patterns: PatternSet) -> None:
         self._patterns = patterns
@@ -67,8 +64,7 @@ class Core:
         self._matches: Counter[str] = Counter()
         self._timeouts: Counter[str] = Counter()
         self._opened: Counter[str] = Counter()
-        self._lines = 0
-        self._earliest, self._latest = float("inf"), float("-inf")
+        self.tally = Tally()  # framers add the records they count without emitting them
 
     def __getstate__(self) -> dict[str, object]:
         """Everything but the compiled packs, which a restart loads afresh (see rebind)."""
@@ -89,9 +85,7 @@ class Core:
 
     def process(self, line: Line) -> list[IncidentEvent]:
         """The events one record causes (often none)."""
-        self._lines += 1
-        self._earliest = min(self._earliest, line.ts)
-        self._latest = max(self._latest, line.ts)
+        self.tally.add(line.ts)
         if line.literals is not None and not line.literals:
             return []  # most records: no literal of any signature in it
         match = self._patterns.match(line, self._timeouts)
@@ -111,11 +105,11 @@ class Core:
     def summary(self) -> Summary:
         """What the run has seen so far."""
         return Summary(
-            lines=self._lines,
+            lines=self.tally.lines,
             matches=tuple(sorted(self._matches.items())),
             incidents=tuple(sorted(self._opened.items())),
             open=len(self._correlator.open_incidents()),
-            seconds=max(self._latest - self._earliest, 0.0),
+            seconds=max(self.tally.latest - self.tally.earliest, 0.0),
             regex_timeouts=tuple(sorted(self._timeouts.items())),
         )
 
@@ -134,7 +128,7 @@ def scan(
     core = Core(patterns)
     merged = records(
         sources, input_format=input_format, timezone=timezone, max_line=max_line, group=group,
-        prefilter=patterns.prefilter,
+        prefilter=patterns.prefilter, tally=core.tally,
     )  # fmt: skip
     for line in merged:
         yield from core.process(line)
@@ -150,9 +144,15 @@ def records(
     max_line: int = 65536,
     group: str = "",
     prefilter: Prefilter[Any] | None = None,
+    tally: Tally | None = None,
 ) -> Iterator[Line]:
     """Every source's records, merged in event time (ties keep the sources' order). With the
-    packs' `prefilter`, records carry the literals they contain (see Framer)."""
+    packs' `prefilter`, records carry the literals they contain (see Framer); with a `tally`
+    too, a single source's records that contain none are counted there, not returned. (With
+    several, every record stays: leaving some out would change how unsorted streams merge.)"""
+    sources = list(sources)
+    if len(sources) > 1:
+        tally = None
     streams = [
         _records(
             source,
@@ -161,6 +161,7 @@ def records(
             max_line=max_line,
             group=group,
             prefilter=prefilter,
+            tally=tally,
         )
         for source in sources
     ]
@@ -175,6 +176,7 @@ def _records(
     max_line: int,
     group: str,
     prefilter: Prefilter[Any] | None,
+    tally: Tally | None,
 ) -> Iterator[Line]:
     framer = Framer(
         source=source.name,
@@ -183,6 +185,7 @@ def _records(
         max_line=max_line,
         group=group,
         prefilter=prefilter,
+        tally=tally,
     )
     for chunk in source.chunks:
         yield from framer.feed(chunk, BATCH_READ_TIME)

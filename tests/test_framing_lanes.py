@@ -1,0 +1,116 @@
+"""The framer's quick lane and its tally change nothing a run reports.
+
+With the packs' prefilter the framer takes the usual kubectl line by a quick lane, and with a
+tally it counts the records that contain no literal instead of emitting them. Against the
+general path (no prefilter), the records that do contain a literal must be the same, in the
+same order, and the tally must account for every other record and its time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from logscan.framing import Framer, InputFormat, Tally
+from logscan.model import Line
+from logscan.prefilter import Prefilter
+
+
+@dataclass(frozen=True)
+class Sig:
+    literals: tuple[str, ...]
+
+
+SIGNATURES = [Sig(("WORKER TIMEOUT",)), Sig(("HTTP/",)), Sig(("unexpected end of stream",))]
+NOW = 1_700_000_000.0
+
+# Messages that exercise joining: traceback headers, frames, exception lines, chain markers,
+# blanks, lines ending in ":" (which may open a traceback), heads that look like a frame.
+MESSAGES = [
+    "INFO app ready",
+    '10.0.0.1 - - [25/Nov/2026:00:00:00 +0000] "POST /predict HTTP/1.1" 200 33',
+    "[CRITICAL] WORKER TIMEOUT (pid:12)",
+    "Traceback (most recent call last):",
+    "Traceback (most recent call last): and more",
+    "ERROR in app: Exception on /predict [POST]",
+    "ERROR: Traceback (most recent call last):",
+    '  File "/app/x.py", line 3, in f',
+    "\tindented with a tab",
+    "ValueError: unexpected end of stream",
+    "During handling of the above exception, another exception occurred:",
+    "The above exception was the direct cause of the following exception:",
+    "",
+    "Trailing words:",
+    "Then more HTTP/ text",
+    "INFO:     Started",
+]
+PREFIXES = ["[pod/a-1/c] ", "[pod/a-1/d] ", "[pod/b-2/c] ", "", "[pod/x] ", "[pod/a-1/c]"]
+STAMPS = [
+    "2026-11-25T00:00:01.5Z ",
+    "2026-11-25T00:00:02.123456789Z ",
+    "2026-11-25T00:00:00Z ",
+    "2026-11-25T00:00:03+00:00 ",
+    "2026-13-25T00:00:00.1Z ",
+    "",
+]
+
+_line = st.builds(
+    lambda prefix, stamp, message: f"{prefix}{stamp}{message}",
+    st.sampled_from(PREFIXES),
+    st.sampled_from(STAMPS),
+    st.sampled_from(MESSAGES),
+)
+
+
+def frame(data: bytes, cuts: list[int], **options: object) -> list[Line]:
+    framer = Framer(source="s", **options)  # type: ignore[arg-type]
+    out: list[Line] = []
+    at = 0
+    for cut in sorted(cuts):
+        out += framer.feed(data[at:cut], NOW)
+        at = cut
+    out += framer.feed(data[at:], NOW)
+    return out + framer.close(NOW)
+
+
+def has_literal(line: Line) -> bool:
+    return any(literal in line.text for sig in SIGNATURES for literal in sig.literals)
+
+
+@settings(max_examples=400)
+@given(
+    lines=st.lists(_line, max_size=30),
+    cuts=st.lists(st.integers(min_value=0, max_value=2000), max_size=4),
+    input_format=st.sampled_from([InputFormat.AUTO, InputFormat.KUBECTL]),
+)
+def test_the_quick_lane_and_tally_keep_every_record(
+    lines: list[str], cuts: list[int], input_format: InputFormat
+) -> None:
+    data = "".join(f"{line}\n" for line in lines).encode()
+    general = frame(data, cuts, input_format=input_format)
+    tally = Tally()
+    quick = frame(
+        data, cuts, input_format=input_format, prefilter=Prefilter(SIGNATURES), tally=tally
+    )
+    kept = [line for line in general if has_literal(line)]
+    assert quick == kept
+    left_out = [line for line in general if not has_literal(line)]
+    assert tally.lines == len(left_out)
+    assert tally.earliest == min((line.ts for line in left_out), default=float("inf"))
+    assert tally.latest == max((line.ts for line in left_out), default=float("-inf"))
+
+
+def test_more_containers_than_can_be_held_release_the_oldest_in_order() -> None:
+    """Past the cap on held records the oldest is released, by either lane alike."""
+    lines = [
+        f"[pod/p{n}/c] 2026-11-25T00:00:{n % 60:02d}.5Z GET HTTP/1.1 {n}" for n in range(300)
+    ] + [f"[pod/p{n}/c] 2026-11-25T00:01:00.5Z  continued {n}" for n in (*range(250, 300), 0)]
+    data = "".join(f"{line}\n" for line in lines).encode()
+    general = frame(data, [])
+    quick = frame(data, [], prefilter=Prefilter(SIGNATURES), tally=Tally())
+    # 50 continuations join their container's held record; p0's was released long before
+    assert len(general) == 301
+    assert quick == [line for line in general if has_literal(line)]
+    assert len(quick) == 300
