@@ -42,13 +42,34 @@ class Signature:
     samples: tuple[str, ...]
     description: str
     pack: str
+    # The group names and numbers when every group is named once (the usual case): reading
+    # the groups by number is several times faster than groupdict(), with the same result.
+    _groups: tuple[tuple[str, ...], tuple[int, ...]] | None = field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        index = self.pattern.groupindex
+        plain = len(index) == self.pattern.groups > 1
+        groups = (tuple(index), tuple(index.values())) if plain else None
+        object.__setattr__(self, "_groups", groups)
 
     def match(self, line: Line) -> Match | None:
         """The Match for `line`, or None; raises TimeoutError past MATCH_TIMEOUT_S."""
         found = self.pattern.search(line.text, timeout=MATCH_TIMEOUT_S)
         if found is None:
             return None
-        captured = tuple((k, v) for k, v in found.groupdict().items() if v is not None)
+        if self._groups is None:
+            captured = tuple((k, v) for k, v in found.groupdict().items() if v is not None)
+        else:
+            names, numbers = self._groups
+            values = found.group(*numbers)
+            if None in values:
+                captured = tuple(
+                    (k, v) for k, v in zip(names, values, strict=True) if v is not None
+                )
+            else:
+                captured = tuple(zip(names, values, strict=True))
         return Match(
             signature=self.id, signal=self.signal, fields=self.fields + captured, line=line
         )

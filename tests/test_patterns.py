@@ -8,7 +8,7 @@ import pytest
 
 from logscan.errors import PatternError
 from logscan.model import Line
-from logscan.patterns import PatternSet, load_pack, load_patterns
+from logscan.patterns import PatternSet, Signature, load_pack, load_patterns
 from tests.conftest import T0
 
 GOOD_SIGNATURE = """
@@ -110,6 +110,41 @@ class TestUserPacks:
         """--patterns DIR loads every *.toml in it."""
         write(tmp_path, GOOD_SIGNATURE)
         assert any(s.id == "mine.oops" for s in load_patterns([tmp_path]).signatures)
+
+
+class TestFields:
+    """A match's fields are its named groups that took part, as groupdict() gives them."""
+
+    @staticmethod
+    def groupdict_fields(signature: Signature, text: str) -> tuple[tuple[str, str], ...]:
+        found = signature.pattern.search(text)
+        assert found is not None
+        captured = tuple((k, v) for k, v in found.groupdict().items() if v is not None)
+        return signature.fields + captured
+
+    def test_every_builtin_sample(self, pack: PatternSet) -> None:
+        for signature in pack.signatures:
+            for sample in signature.samples:
+                found = signature.match(line(sample))
+                assert found is not None
+                assert found.fields == self.groupdict_fields(signature, sample), sample
+
+    @pytest.mark.parametrize(
+        ("regex", "text"),
+        [
+            (r"(?P<a>x)(?P<b>y)?(?P<c>)", "x"),  # a group that did not take part; an empty one
+            (r"(?P<a>x)|(?P<a>y)", "y"),  # one name twice (the regex package allows it)
+            (r"(x)(?P<a>y)", "xy"),  # an unnamed group
+            (r"(?P<b>x)(?P<a>y)", "xy"),  # names out of alphabetical order
+        ],
+    )
+    def test_group_shapes(self, tmp_path: Path, regex: str, text: str) -> None:
+        toml = GOOD_SIGNATURE.replace("OOPS (?P<code>\\d+)", regex)
+        toml = toml.replace('["OOPS"]', f'["{text}"]').replace('["OOPS 42"]', f'["{text}"]')
+        (signature,), _ = load_pack(write(tmp_path, toml))
+        found = signature.match(line(text))
+        assert found is not None
+        assert found.fields == self.groupdict_fields(signature, text)
 
 
 class TestBrokenPacks:
