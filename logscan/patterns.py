@@ -18,14 +18,11 @@ from typing import Any
 
 import regex
 
+from logscan.budget import MATCH_TIMEOUT_S, Budget
 from logscan.errors import PatternError
 from logscan.model import Line, Match
 from logscan.prefilter import Prefilter
 from logscan.rules import Rule, parse_rule
-
-# A user's regex runs under this budget per record; catastrophic backtracking is reported
-# instead of hanging the stream (the `regex` package's timeout, which `re` lacks).
-MATCH_TIMEOUT_S = 0.25
 
 _SIGNATURE_KEYS = {"id", "signal", "regex", "literals", "fields", "samples", "description"}
 
@@ -54,9 +51,13 @@ class Signature:
         groups = (tuple(index), tuple(index.values())) if plain else None
         object.__setattr__(self, "_groups", groups)
 
-    def match(self, line: Line) -> Match | None:
-        """The Match for `line`, or None; raises TimeoutError past MATCH_TIMEOUT_S."""
-        found = self.pattern.search(line.text, timeout=MATCH_TIMEOUT_S)
+    def match(self, line: Line, budget: Budget | None = None) -> Match | None:
+        """The Match for `line`, or None; raises TimeoutError past MATCH_TIMEOUT_S (kept by
+        `budget` when given, else by the regex package)."""
+        if budget is None:
+            found = self.pattern.search(line.text, timeout=MATCH_TIMEOUT_S)
+        else:
+            found = budget.search(self.pattern, line.text)
         if found is None:
             return None
         if self._groups is None:
@@ -86,7 +87,9 @@ class PatternSet:
     def __post_init__(self) -> None:
         object.__setattr__(self, "prefilter", Prefilter(self.signatures))
 
-    def match(self, line: Line, timeouts: Counter[str] | None = None) -> Match | None:
+    def match(
+        self, line: Line, timeouts: Counter[str] | None = None, budget: Budget | None = None
+    ) -> Match | None:
         """The first signature's Match for `line`; a signature that blows its time budget is
         counted in `timeouts` and skipped, so one bad regex cannot stall the stream."""
         literals = line.literals
@@ -96,7 +99,7 @@ class PatternSet:
             candidates = self.prefilter.admitted(literals)
         for signature in candidates:
             try:
-                found = signature.match(line)
+                found = signature.match(line, budget)
             except TimeoutError:
                 if timeouts is not None:
                     timeouts[signature.id] += 1

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, tzinfo
 from typing import Any
 
+from logscan.budget import Budget
 from logscan.correlator import Correlator
 from logscan.framing import Framer, InputFormat, Tally
 from logscan.model import IncidentEvent, IncidentState, Line
@@ -83,12 +84,13 @@ class Core:
         """The largest event time seen so far (-inf before the first record)."""
         return self._correlator.watermark
 
-    def process(self, line: Line) -> list[IncidentEvent]:
-        """The events one record causes (often none)."""
+    def process(self, line: Line, budget: Budget | None = None) -> list[IncidentEvent]:
+        """The events one record causes (often none). `budget` keeps the regex time budget
+        (see budget.py); without one each search keeps its own."""
         self.tally.add(line.ts)
         if line.literals is not None and not line.literals:
             return []  # most records: no literal of any signature in it
-        match = self._patterns.match(line, self._timeouts)
+        match = self._patterns.match(line, self._timeouts, budget)
         if match is None:
             return []
         self._matches[match.signature] += 1
@@ -130,8 +132,9 @@ def scan(
         sources, input_format=input_format, timezone=timezone, max_line=max_line, group=group,
         prefilter=patterns.prefilter, tally=core.tally,
     )  # fmt: skip
-    for line in merged:
-        yield from core.process(line)
+    with Budget() as budget:
+        for line in merged:
+            yield from core.process(line, budget)
     yield from core.advance(core.watermark)
     yield core.summary()
 
