@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from logscan.budget import Budget
 from logscan.config import OutputFormat, ScanConfig, WatchConfig
 from logscan.model import IncidentEvent, IncidentState
 from logscan.patterns import load_patterns
@@ -48,19 +49,21 @@ def run_scan(config: ScanConfig, sources: Sequence[Source]) -> int:
     pack = load_patterns(config.pattern_paths)
     write = StdoutWriter(config.output, colour=config.colour)
     failed = False
-    events = scan(
-        sources,
-        pack,
-        input_format=config.input_format,
-        timezone=config.timezone,
-        max_line=config.max_line,
-        group=config.group,
-    )
-    for event in events:
-        if not write(event):
-            break
-        if isinstance(event, IncidentEvent) and event.state is IncidentState.OPENED:
-            failed |= config.fail_on.fails(event.incident.severity)
+    with Budget() as budget:
+        events = scan(
+            sources,
+            pack,
+            input_format=config.input_format,
+            timezone=config.timezone,
+            max_line=config.max_line,
+            group=config.group,
+            budget=budget,
+        )
+        for event in events:
+            if not write(event):
+                break
+            if isinstance(event, IncidentEvent) and event.state is IncidentState.OPENED:
+                failed |= config.fail_on.fails(event.incident.severity)
     return 1 if failed else 0
 
 

@@ -124,17 +124,19 @@ def scan(
     timezone: tzinfo = UTC,
     max_line: int = 65536,
     group: str = "",
+    budget: Budget | None = None,
 ) -> Iterator[Event]:
     """Incident events in event-time order, then one Summary. `group` is the group of records
-    without an envelope naming one (else each source is its own group)."""
+    without an envelope naming one (else each source is its own group). A `budget` (entered
+    by the caller: it sets a CPU-time signal) keeps the regex time budget more cheaply than
+    each search's own timeout (see budget.py)."""
     core = Core(patterns)
     merged = records(
         sources, input_format=input_format, timezone=timezone, max_line=max_line, group=group,
         prefilter=patterns.prefilter, tally=core.tally,
     )  # fmt: skip
-    with Budget() as budget:
-        for line in merged:
-            yield from core.process(line, budget)
+    for line in merged:
+        yield from core.process(line, budget)
     yield from core.advance(core.watermark)
     yield core.summary()
 

@@ -1,7 +1,8 @@
 """A regex that backtracks catastrophically is stopped, counted and skipped; the stream goes on.
 
-`scan` keeps the budget with a CPU-time tick in the main thread and with the regex package's
-own timeout elsewhere: both must stop the same searches and leave every other record alone.
+Given a Budget, `scan` keeps it with a CPU-time tick in the main thread and with the regex
+package's own timeout elsewhere; without one, each search keeps its own timeout. All of them
+must stop the same searches and leave every other record alone.
 """
 
 from __future__ import annotations
@@ -27,9 +28,13 @@ SLOW_LINE = "a" * 40
 TIMEOUT_LINE = "[2021-05-25 01:09:08 +0000] [1] [CRITICAL] WORKER TIMEOUT (pid:7)"
 
 
-def summary(pack: PatternSet) -> Summary:
+def summary(pack: PatternSet, *, budget: bool = True) -> Summary:
     data = f"{SLOW_LINE}\n{TIMEOUT_LINE}\n{SLOW_LINE}\n{TIMEOUT_LINE}\n".encode()
-    *_, last = scan([Source(name="s", chunks=[data])], pack)
+    if not budget:
+        *_, last = scan([Source(name="s", chunks=[data])], pack)
+    else:
+        with Budget() as kept:
+            *_, last = scan([Source(name="s", chunks=[data])], pack, budget=kept)
     assert isinstance(last, Summary)
     return last
 
@@ -45,6 +50,12 @@ def test_a_runaway_regex_is_counted_and_the_stream_goes_on(tmp_path: Path) -> No
     assert (("mine.slow", 2),) == result.regex_timeouts
     assert (("gunicorn.worker_timeout", 2),) == result.matches
     assert 4 == result.lines
+
+
+def test_without_a_budget_each_search_keeps_its_own_timeout(tmp_path: Path) -> None:
+    result = summary(slow_pack(tmp_path), budget=False)
+    assert (("mine.slow", 2),) == result.regex_timeouts
+    assert (("gunicorn.worker_timeout", 2),) == result.matches
 
 
 def test_off_the_main_thread_the_regex_package_keeps_the_budget(tmp_path: Path) -> None:
