@@ -14,6 +14,9 @@ one that starts inside and runs past its end (a suffix of it is a prefix of the 
 "Started server process" and "process is overloaded") is checked for explicitly. So the
 signatures admitted are exactly those with a literal in the text; the differential tests
 compare them with testing every literal.
+
+The scan runs in C when logscan._native was built (setup.py builds it where a compiler is
+there); otherwise `re` runs the alternation. Both give the same hits (tests/test_native.py).
 """
 
 from __future__ import annotations
@@ -21,6 +24,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from typing import Generic, Protocol, TypeVar
+
+try:
+    from logscan import _native
+except ImportError:  # built without a C compiler: `re` scans
+    _native = None  # type: ignore[assignment]
 
 
 class _HasLiterals(Protocol):
@@ -37,9 +45,12 @@ Hit = tuple[int, str]  # where a literal starts in the scanned text, and the lit
 class Prefilter(Generic[_S]):
     """Maps a record's text to the signatures whose literals it contains, in priority order."""
 
-    __slots__ = ("_admits", "_cache", "_overlaps", "_scan", "_signatures", "multiline")
+    __slots__ = (
+        "_admits", "_cache", "_native", "_overlaps", "_scan", "_signatures", "multiline",
+    )  # fmt: skip
 
-    def __init__(self, signatures: Sequence[_S]) -> None:
+    def __init__(self, signatures: Sequence[_S], *, native: bool = True) -> None:
+        """`native=False` scans with `re` even where the C scan is built (for comparison)."""
         self._signatures = tuple(signatures)
         literals = sorted(
             {lit for s in signatures for lit in s.literals}, key=lambda x: (-len(x), x)
@@ -66,6 +77,7 @@ class Prefilter(Generic[_S]):
             )
             for literal in literals
         }
+        self._native = _compile_native(literals, self._overlaps) if native else None
         self._cache: dict[frozenset[str], tuple[_S, ...]] = {}
         # A literal with a line break could span two lines of a block: blocks cannot be
         # scanned line by line then (the framer falls back to scanning each record).
@@ -73,6 +85,10 @@ class Prefilter(Generic[_S]):
 
     def scan(self, text: str) -> list[Hit]:
         """The literals in `text`, by position (see the module docstring for which)."""
+        if self._native is not None:
+            native = self._native.scan(text)
+            if native is not None:
+                return native
         if self._scan is None:
             return []
         hits = []
@@ -102,3 +118,17 @@ class Prefilter(Generic[_S]):
             if len(self._cache) < _CACHE_LIMIT:
                 self._cache[found] = known
         return known
+
+
+def _compile_native(
+    literals: list[str], overlaps: dict[str, tuple[tuple[str, int], ...]]
+) -> _native.Literals | None:
+    """The C scan of `literals` (in alternation order), or None: not built, or a literal has
+    a character it does not handle (above U+00FF)."""
+    if _native is None or not literals or any(ord(max(literal)) > 0xFF for literal in literals):
+        return None
+    index = {literal: number for number, literal in enumerate(literals)}
+    table = tuple(
+        tuple((index[other], size) for other, size in overlaps[literal]) for literal in literals
+    )
+    return _native.Literals(tuple(literals), table)

@@ -1,0 +1,82 @@
+"""The C literal scan (logscan/_native.c) gives exactly the hits of the `re` scan it replaces.
+
+Where the module was not built (no C compiler), these tests skip: logscan then runs the `re`
+scan, which the other prefilter tests cover. CI builds it (.ci/run checks that it imports).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from logscan.patterns import PatternSet
+from logscan.prefilter import Prefilter
+from tests.golden import sample_logs
+
+native = pytest.importorskip(
+    "logscan._native", reason="logscan._native was not built (no C compiler)"
+)
+
+
+@dataclass(frozen=True)
+class Sig:
+    literals: tuple[str, ...]
+
+
+# Few characters, so literals overlap, nest and share prefixes; "é" is a 1-byte character
+# above ASCII, "ж" one the C scan does not take (the text then goes to `re`).
+_literal = st.text(alphabet="abé ", min_size=1, max_size=4)
+_signatures = st.lists(
+    st.builds(lambda ls: Sig(tuple(ls)), st.lists(_literal, min_size=1, max_size=3)),
+    min_size=1,
+    max_size=6,
+)
+
+
+def both(signatures: list[Sig]) -> tuple[Prefilter[Sig], Prefilter[Sig]]:
+    return Prefilter(signatures), Prefilter(signatures, native=False)
+
+
+@given(_signatures, st.text(alphabet="abé \nж", max_size=80))
+def test_the_same_hits_as_re(signatures: list[Sig], text: str) -> None:
+    """Positions, literals and their order: the framer relies on all three."""
+    fast, reference = both(signatures)
+    assert reference.scan(text) == fast.scan(text)
+
+
+def test_it_is_the_c_scan_that_runs() -> None:
+    """Not a silent fallback: the C scan answers for 1-byte text and declines wider text."""
+    compiled = native.Literals(("ab", "b"), ((), ()))
+    assert [(1, "ab"), (3, "b")] == compiled.scan("xabb")
+    assert compiled.scan("xab ж") is None
+    assert [(1, "ab"), (6, "b")] == Prefilter([Sig(("ab", "b"))]).scan("xab ж b")
+
+
+def test_overlapping_literals_of_the_shipped_packs(pack: PatternSet) -> None:
+    """ "Started server process" runs into "process is overloaded"; both are reported."""
+    text = "INFO: Started server process is overloaded; WORKER TIMEOUT (pid:7)"
+    hits = pack.prefilter.scan(text)
+    assert {"Started server process", "process is overloaded", "WORKER TIMEOUT"} <= {
+        literal for _, literal in hits
+    }
+    assert Prefilter(pack.signatures, native=False).scan(text) == hits
+
+
+@pytest.mark.parametrize("sample", sample_logs(), ids=lambda path: path.name)
+def test_every_sample_scans_the_same(pack: PatternSet, sample: Path) -> None:
+    text = sample.read_text(encoding="utf-8", errors="replace")
+    reference = Prefilter(pack.signatures, native=False)
+    assert reference.scan(text) == pack.prefilter.scan(text)
+
+
+def test_bad_tables_are_refused() -> None:
+    with pytest.raises(ValueError, match="one tuple of overlaps"):
+        native.Literals(("a",), ())
+    with pytest.raises(ValueError, match="above U\\+00FF"):
+        native.Literals(("ж",), ((),))
+    with pytest.raises(ValueError, match="out of range"):
+        native.Literals(("ab", "b"), (((5, 1),), ()))
