@@ -32,7 +32,20 @@ typedef struct {
     unsigned char single[256]; /* a literal is this one character */
     Overlap *overlaps;         /* each literal's, in order */
     Py_ssize_t *overlap_at;    /* overlaps[overlap_at[i] : overlap_at[i + 1]] are literal i's */
+    Py_ssize_t *rank;          /* each literal's place in str order (how Python sorts hits) */
+    PyObject *sets;            /* dict: bit mask of literal indices -> frozenset of literals */
 } Literals;
+
+/* One literal found: where it starts in the scanned text, and which. */
+typedef struct {
+    Py_ssize_t start;
+    Py_ssize_t literal;
+} Hit;
+
+typedef struct {
+    Hit *items;
+    Py_ssize_t size, capacity;
+} Hits;
 
 static void
 Literals_free_arrays(Literals *self)
@@ -42,6 +55,8 @@ Literals_free_arrays(Literals *self)
     PyMem_Free(self->by_first);
     PyMem_Free(self->overlaps);
     PyMem_Free(self->overlap_at);
+    PyMem_Free(self->rank);
+    self->rank = NULL;
     self->text = NULL;
     self->length = NULL;
     self->by_first = NULL;
@@ -54,6 +69,7 @@ Literals_dealloc(Literals *self)
 {
     Literals_free_arrays(self);
     Py_XDECREF(self->literals);
+    Py_XDECREF(self->sets);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -80,7 +96,11 @@ Literals_init(Literals *self, PyObject *args, PyObject *kwds)
     self->length = PyMem_Calloc(count ? count : 1, sizeof *self->length);
     self->by_first = PyMem_Calloc(count ? count : 1, sizeof *self->by_first);
     self->overlap_at = PyMem_Calloc(count + 1, sizeof *self->overlap_at);
-    if (!self->text || !self->length || !self->by_first || !self->overlap_at) {
+    self->rank = PyMem_Calloc(count ? count : 1, sizeof *self->rank);
+    Py_XSETREF(self->sets, PyDict_New());
+    if (self->sets == NULL)
+        return -1;
+    if (!self->text || !self->length || !self->by_first || !self->overlap_at || !self->rank) {
         PyErr_NoMemory();
         return -1;
     }
@@ -143,39 +163,42 @@ Literals_init(Literals *self, PyObject *args, PyObject *kwds)
         }
     }
     self->overlap_at[count] = at;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        Py_ssize_t below = 0;
+        for (Py_ssize_t j = 0; j < count; j++) {
+            int order = PyUnicode_Compare(PyTuple_GET_ITEM(literals, j),
+                                          PyTuple_GET_ITEM(literals, i));
+            below += order < 0;
+        }
+        self->rank[i] = below;
+    }
     return 0;
 }
 
-/* Append (start, literal i) to `hits`; -1 on error. */
 static int
-add_hit(PyObject *hits, Py_ssize_t start, PyObject *literal)
+hits_push(Hits *hits, Py_ssize_t start, Py_ssize_t literal)
 {
-    PyObject *position = PyLong_FromSsize_t(start);
-    if (position == NULL)
-        return -1;
-    PyObject *hit = PyTuple_Pack(2, position, literal);
-    Py_DECREF(position);
-    if (hit == NULL)
-        return -1;
-    int failed = PyList_Append(hits, hit);
-    Py_DECREF(hit);
-    return failed;
+    if (hits->size == hits->capacity) {
+        Py_ssize_t capacity = hits->capacity ? 2 * hits->capacity : 256;
+        Hit *items = PyMem_Realloc(hits->items, (size_t)capacity * sizeof *items);
+        if (items == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        hits->items = items;
+        hits->capacity = capacity;
+    }
+    hits->items[hits->size].start = start;
+    hits->items[hits->size].literal = literal;
+    hits->size++;
+    return 0;
 }
 
-static PyObject *
-Literals_scan(Literals *self, PyObject *text)
+/* The scan itself: each leftmost-first match, then the literals that start inside it and run
+ * past its end (in the order of the overlap table). */
+static int
+scan_into(Literals *self, const Py_UCS1 *s, Py_ssize_t n, Hits *hits)
 {
-    if (!PyUnicode_Check(text)) {
-        PyErr_SetString(PyExc_TypeError, "scan() takes a str");
-        return NULL;
-    }
-    if (PyUnicode_KIND(text) != PyUnicode_1BYTE_KIND)
-        Py_RETURN_NONE;
-    const Py_UCS1 *s = PyUnicode_1BYTE_DATA(text);
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    PyObject *hits = PyList_New(0);
-    if (hits == NULL)
-        return NULL;
     Py_ssize_t p = 0;
     while (p < n) {
         Py_UCS1 c0 = s[p];
@@ -208,28 +231,449 @@ Literals_scan(Literals *self, PyObject *text)
             p++;
             continue;
         }
-        if (add_hit(hits, p, PyTuple_GET_ITEM(self->literals, found)) < 0)
-            goto error;
+        if (hits_push(hits, p, found) < 0)
+            return -1;
         Py_ssize_t end = p + self->length[found];
         for (Py_ssize_t k = self->overlap_at[found]; k < self->overlap_at[found + 1]; k++) {
             Py_ssize_t other = self->overlaps[k].other;
             Py_ssize_t start = end - self->overlaps[k].size;
             Py_ssize_t length = self->length[other];
             if (length <= n - start && memcmp(s + start, self->text[other], (size_t)length) == 0
-                && add_hit(hits, start, PyTuple_GET_ITEM(self->literals, other)) < 0)
-                goto error;
+                && hits_push(hits, start, other) < 0)
+                return -1;
         }
         p = end;
     }
-    return hits;
+    return 0;
+}
+
+static PyObject *
+hit_tuple(Literals *self, Py_ssize_t start, Py_ssize_t literal)
+{
+    PyObject *position = PyLong_FromSsize_t(start);
+    if (position == NULL)
+        return NULL;
+    PyObject *hit = PyTuple_Pack(2, position, PyTuple_GET_ITEM(self->literals, literal));
+    Py_DECREF(position);
+    return hit;
+}
+
+static PyObject *
+Literals_scan(Literals *self, PyObject *text)
+{
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "scan() takes a str");
+        return NULL;
+    }
+    if (PyUnicode_KIND(text) != PyUnicode_1BYTE_KIND)
+        Py_RETURN_NONE;
+    Hits hits = {NULL, 0, 0};
+    if (scan_into(self, PyUnicode_1BYTE_DATA(text), PyUnicode_GET_LENGTH(text), &hits) < 0) {
+        PyMem_Free(hits.items);
+        return NULL;
+    }
+    PyObject *list = PyList_New(hits.size);
+    for (Py_ssize_t k = 0; list != NULL && k < hits.size; k++) {
+        PyObject *hit = hit_tuple(self, hits.items[k].start, hits.items[k].literal);
+        if (hit == NULL)
+            Py_CLEAR(list);
+        else
+            PyList_SET_ITEM(list, k, hit);
+    }
+    PyMem_Free(hits.items);
+    return list;
+}
+
+/* ---- Block: framing.py's quick lane over one block of lines ------------------------------
+ *
+ * Literals.block(text) scans a block of whole lines ("\n"-terminated, as Framer._lines has
+ * it) and returns a Block, or None when the text is not 1-byte. Block.run(...) then frames
+ * the block's lines in order, doing for each what Framer._quick does for the usual kubectl
+ * line, and stops at the first line it does not take: it returns that line and its hits for
+ * Python to frame (Framer._quick, else Framer._physical), and the caller runs the block on.
+ * It declines whenever Framer._quick might not take the line or might do something else, so
+ * the result is the same as Python's (tests/test_framing_lanes.py compares).
+ */
+
+#define MAX_GROUPS 256 /* framing.py's _MAX_GROUPS */
+
+typedef struct {
+    PyObject_HEAD
+    Literals *literals;
+    PyObject *text;
+    Hits hits;        /* sorted by (start, rank), as Python sorts (start, literal) */
+    Py_ssize_t at;    /* where the next line starts */
+    Py_ssize_t next;  /* the first hit not before it */
+} Block;
+
+static PyTypeObject BlockType;
+
+static void
+Block_dealloc(Block *self)
+{
+    Py_XDECREF(self->literals);
+    Py_XDECREF(self->text);
+    PyMem_Free(self->hits.items);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *
+Literals_block(Literals *self, PyObject *text)
+{
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "block() takes a str");
+        return NULL;
+    }
+    if (PyUnicode_KIND(text) != PyUnicode_1BYTE_KIND)
+        Py_RETURN_NONE;
+    Block *block = PyObject_New(Block, &BlockType);
+    if (block == NULL)
+        return NULL;
+    block->literals = (Literals *)Py_NewRef(self);
+    block->text = Py_NewRef(text);
+    block->hits.items = NULL;
+    block->hits.size = block->hits.capacity = 0;
+    block->at = block->next = 0;
+    if (scan_into(self, PyUnicode_1BYTE_DATA(text), PyUnicode_GET_LENGTH(text), &block->hits)) {
+        Py_DECREF(block);
+        return NULL;
+    }
+    /* Only the hits found inside a match can be out of order: insertion sort. */
+    Hit *items = block->hits.items;
+    for (Py_ssize_t k = 1; k < block->hits.size; k++) {
+        Hit hit = items[k];
+        Py_ssize_t j = k;
+        while (j > 0 && (items[j - 1].start > hit.start
+                         || (items[j - 1].start == hit.start
+                             && self->rank[items[j - 1].literal] > self->rank[hit.literal]))) {
+            items[j] = items[j - 1];
+            j--;
+        }
+        items[j] = hit;
+    }
+    return (PyObject *)block;
+}
+
+/* The frozenset of the literals of hits[from:to] (framing.py's _literals). */
+static PyObject *
+literal_set(Literals *self, const Hit *hits, Py_ssize_t from, Py_ssize_t to, PyObject *empty)
+{
+    if (from == to)
+        return Py_NewRef(empty);
+    unsigned long long mask = 0;
+    int cached = self->count <= 64;
+    if (cached) {
+        for (Py_ssize_t k = from; k < to; k++)
+            mask |= 1ULL << hits[k].literal;
+    }
+    PyObject *key = NULL;
+    if (cached) {
+        key = PyLong_FromUnsignedLongLong(mask);
+        if (key == NULL)
+            return NULL;
+        PyObject *known = PyDict_GetItemWithError(self->sets, key);
+        if (known != NULL) {
+            Py_DECREF(key);
+            return Py_NewRef(known);
+        }
+        if (PyErr_Occurred()) {
+            Py_DECREF(key);
+            return NULL;
+        }
+    }
+    PyObject *members = PyList_New(0);
+    PyObject *set = NULL;
+    if (members == NULL)
+        goto done;
+    for (Py_ssize_t k = from; k < to; k++)
+        if (PyList_Append(members, PyTuple_GET_ITEM(self->literals, hits[k].literal)) < 0)
+            goto done;
+    set = PyFrozenSet_New(members);
+    if (set != NULL && cached && PyDict_GET_SIZE(self->sets) < 4096
+        && PyDict_SetItem(self->sets, key, set) < 0)
+        Py_CLEAR(set);
+done:
+    Py_XDECREF(members);
+    Py_XDECREF(key);
+    return set;
+}
+
+/* The hits of the line text[start:end] as Python's list of (start - line start, literal). */
+static PyObject *
+line_hits(Literals *self, const Hit *hits, Py_ssize_t from, Py_ssize_t to, Py_ssize_t start)
+{
+    PyObject *list = PyList_New(to - from);
+    for (Py_ssize_t k = from; list != NULL && k < to; k++) {
+        PyObject *hit = hit_tuple(self, hits[k].start - start, hits[k].literal);
+        if (hit == NULL)
+            Py_CLEAR(list);
+        else
+            PyList_SET_ITEM(list, k - from, hit);
+    }
+    return list;
+}
+
+static int
+all_digits(const Py_UCS1 *s, Py_ssize_t n)
+{
+    for (Py_ssize_t k = 0; k < n; k++)
+        if (s[k] < '0' || s[k] > '9')
+            return 0;
+    return 1;
+}
+
+static const double POW10[10] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+
+/* The time of a kubectl stamp s[0:n] ("...Z"): TimestampParser.parse_rfc3339's fast path when
+ * its second is known (`seconds`, or the last one looked up), else the Python method.
+ * 1: *ts is the time; 0: not a time; -1: error. */
+typedef struct {
+    PyObject *seconds; /* TimestampParser's dict: "YYYY-MM-DDTHH:MM:SS" -> (utc, local) */
+    PyObject *parse;   /* TimestampParser.parse_rfc3339 */
+    Py_UCS1 key[19];
+    double utc;
+    int known;
+} Stamps;
+
+static int
+stamp_time(Stamps *stamps, PyObject *text, Py_ssize_t at, Py_ssize_t n, double *ts)
+{
+    const Py_UCS1 *s = PyUnicode_1BYTE_DATA(text) + at;
+    Py_ssize_t digits = n - 21; /* "YYYY-MM-DDTHH:MM:SS" "." digits "Z" */
+    if (digits >= 1 && digits <= 9 && s[19] == '.' && all_digits(s + 20, digits)) {
+        if (!(stamps->known && memcmp(stamps->key, s, 19) == 0)) {
+            PyObject *key = PyUnicode_Substring(text, at, at + 19);
+            if (key == NULL)
+                return -1;
+            PyObject *seconds = PyDict_GetItemWithError(stamps->seconds, key);
+            Py_DECREF(key);
+            if (seconds == NULL && PyErr_Occurred())
+                return -1;
+            if (seconds != NULL && PyTuple_Check(seconds) && PyTuple_GET_SIZE(seconds) == 2
+                && PyFloat_CheckExact(PyTuple_GET_ITEM(seconds, 0))) {
+                memcpy(stamps->key, s, 19);
+                stamps->utc = PyFloat_AS_DOUBLE(PyTuple_GET_ITEM(seconds, 0));
+                stamps->known = 1;
+            }
+        }
+        if (stamps->known && memcmp(stamps->key, s, 19) == 0) {
+            long long fraction = 0;
+            for (Py_ssize_t k = 0; k < digits; k++)
+                fraction = fraction * 10 + (s[20 + k] - '0');
+            /* int / int in Python: both exact in a double, so one correctly rounded division */
+            *ts = stamps->utc + (double)fraction / POW10[digits];
+            return 1;
+        }
+    }
+    PyObject *stamp = PyUnicode_Substring(text, at, at + n);
+    if (stamp == NULL)
+        return -1;
+    PyObject *found = PyObject_CallOneArg(stamps->parse, stamp);
+    Py_DECREF(stamp);
+    if (found == NULL)
+        return -1;
+    int result = 0;
+    if (found != Py_None) {
+        *ts = PyFloat_AsDouble(found);
+        result = (*ts == -1.0 && PyErr_Occurred()) ? -1 : 1;
+    }
+    Py_DECREF(found);
+    return result;
+}
+
+static PyObject *
+Block_run(Block *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    /* pending, partials, number, last_ts, tally, seconds, parse, emit, now, out, group, empty */
+    if (nargs != 12) {
+        PyErr_SetString(PyExc_TypeError, "run() takes 12 arguments");
+        return NULL;
+    }
+    PyObject *pending = args[0], *partials = args[1];
+    long long number = PyLong_AsLongLong(args[2]);
+    if (number == -1 && PyErr_Occurred())
+        return NULL;
+    PyObject *last_ts = Py_NewRef(args[3]);
+    int tally = PyObject_IsTrue(args[4]);
+    Stamps stamps = {args[5], args[6], {0}, 0.0, 0};
+    PyObject *emit = args[7], *now = args[8], *out = args[9], *group = args[10];
+    PyObject *empty = args[11];
+    if (!PyDict_Check(pending) || !PyDict_Check(partials) || !PyDict_Check(stamps.seconds)) {
+        Py_DECREF(last_ts);
+        PyErr_SetString(PyExc_TypeError, "run(): pending, partials and seconds are dicts");
+        return NULL;
+    }
+    Literals *literals = self->literals;
+    PyObject *text = self->text;
+    const Py_UCS1 *s = PyUnicode_1BYTE_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    const Hit *hits = self->hits.items;
+    Py_ssize_t nhits = self->hits.size;
+    long long counted = 0;
+    double earliest = Py_HUGE_VAL, latest = -Py_HUGE_VAL;
+    double stamp_last = 0.0;
+    int stamped = 0;
+    PyObject *declined = NULL;
+    PyObject *key = NULL;
+
+    while (self->at < n) {
+        Py_ssize_t start = self->at;
+        const Py_UCS1 *line = s + start;
+        const Py_UCS1 *newline = memchr(line, '\n', (size_t)(n - start));
+        Py_ssize_t length = newline ? newline - line : n - start;
+        Py_ssize_t from = self->next, to = from;
+        while (to < nhits && hits[to].start < start + length)
+            to++;
+        self->at = start + length + 1;
+        self->next = to;
+
+        /* Framer._quick's checks, in its order; any doubt declines the line. */
+        const Py_UCS1 *close = length >= 5 && memcmp(line, "[pod/", 5) == 0
+                                   ? memchr(line, ']', (size_t)length) : NULL;
+        Py_ssize_t c = close ? close - line : -1;
+        const Py_UCS1 *space = NULL;
+        if (c >= 0 && c + 2 <= length && line[c + 1] == ' ')
+            space = memchr(line + c + 2, ' ', (size_t)(length - c - 2));
+        Py_ssize_t sp = space ? space - line : -1;
+        int quick = sp >= 0 && sp + 1 < length && line[length - 1] != ':' && sp > c + 2
+                    && line[sp - 1] == 'Z' && PyDict_GET_SIZE(partials) == 0;
+        PyObject *held = NULL;
+        if (quick) {
+            key = PyUnicode_Substring(text, start, start + c + 1);
+            if (key == NULL)
+                goto error;
+            held = Py_XNewRef(PyDict_GetItemWithError(pending, key));
+            if (held == NULL && PyErr_Occurred())
+                goto error;
+            if (held == NULL)
+                quick = PyDict_GET_SIZE(pending) < MAX_GROUPS;
+            else {
+                Py_UCS1 head = line[sp + 1];
+                quick = head != ' ' && head != '\t' && head != 'T' && PyTuple_CheckExact(held)
+                        && PyTuple_GET_SIZE(held) == 5;
+            }
+        }
+        double ts = 0.0;
+        if (quick) {
+            int timed = stamp_time(&stamps, text, start + c + 2, sp - c - 2, &ts);
+            if (timed < 0) {
+                Py_XDECREF(held);
+                goto error;
+            }
+            quick = timed;
+        }
+        if (!quick) {
+            Py_XDECREF(held);
+            Py_CLEAR(key);
+            PyObject *string = PyUnicode_Substring(text, start, start + length);
+            if (string == NULL)
+                goto error;
+            PyObject *mine = line_hits(literals, hits, from, to, start);
+            if (mine == NULL) {
+                Py_DECREF(string);
+                goto error;
+            }
+            declined = PyTuple_Pack(2, string, mine);
+            Py_DECREF(string);
+            Py_DECREF(mine);
+            if (declined == NULL)
+                goto error;
+            break;
+        }
+        stamp_last = ts;
+        stamped = 1;
+        number++;
+        if (held != NULL) {
+            if (PyDict_DelItem(pending, key) < 0) {
+                Py_DECREF(held);
+                goto error;
+            }
+            PyObject *found = PyTuple_GET_ITEM(held, 4);
+            PyObject *when = PyTuple_GET_ITEM(held, 1);
+            if (tally && PyAnySet_Check(found) && PySet_GET_SIZE(found) == 0
+                && PyFloat_Check(when)) {
+                double at = PyFloat_AS_DOUBLE(when);
+                counted++;
+                earliest = at < earliest ? at : earliest;
+                latest = at > latest ? at : latest;
+            }
+            else {
+                PyObject *result = PyObject_CallFunctionObjArgs(emit, held, now, out, NULL);
+                if (result == NULL) {
+                    Py_DECREF(held);
+                    goto error;
+                }
+                Py_DECREF(result);
+            }
+            Py_DECREF(held);
+        }
+        PyObject *ts_object = PyFloat_FromDouble(ts);
+        if (ts_object == NULL)
+            goto error;
+        Py_SETREF(last_ts, Py_NewRef(ts_object));
+        /* the group: the pod, "[pod/" up to the next "/" (or the "]"), else the default */
+        const Py_UCS1 *slash = memchr(line + 5, '/', (size_t)(c - 5));
+        Py_ssize_t end = slash ? slash - line : c;
+        PyObject *record_group = end > 5 ? PyUnicode_Substring(text, start + 5, start + end)
+                                         : Py_NewRef(group);
+        Py_ssize_t own = from; /* the hits in the message */
+        while (own < to && hits[own].start < start + sp + 1)
+            own++;
+        PyObject *found = literal_set(literals, hits, own, to, empty);
+        PyObject *message = PyUnicode_Substring(text, start + sp + 1, start + length);
+        PyObject *number_object = PyLong_FromLongLong(number);
+        PyObject *record = NULL;
+        if (record_group && found && message && number_object)
+            record = PyTuple_Pack(5, number_object, ts_object, message, record_group, found);
+        Py_DECREF(ts_object);
+        Py_XDECREF(record_group);
+        Py_XDECREF(found);
+        Py_XDECREF(message);
+        Py_XDECREF(number_object);
+        if (record == NULL)
+            goto error;
+        int failed = PyDict_SetItem(pending, key, record);
+        Py_DECREF(record);
+        Py_CLEAR(key);
+        if (failed < 0)
+            goto error;
+    }
+    PyObject *stamp = stamped ? PyFloat_FromDouble(stamp_last) : Py_NewRef(Py_None);
+    if (stamp == NULL)
+        goto error;
+    PyObject *result = Py_BuildValue("(LNNLddN)", number, last_ts, stamp, counted, earliest,
+                                     latest, declined ? declined : Py_NewRef(Py_None));
+    return result;
 error:
-    Py_DECREF(hits);
+    Py_XDECREF(key);
+    Py_XDECREF(last_ts);
+    Py_XDECREF(declined);
     return NULL;
 }
+
+static PyMethodDef Block_methods[] = {
+    {"run", (PyCFunction)(void (*)(void))Block_run, METH_FASTCALL,
+     "run(pending, partials, number, last_ts, tally, seconds, parse, emit, now, out, group, "
+     "empty) -> (number, last_ts, stamp, counted, earliest, latest, declined)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject BlockType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "logscan._native.Block",
+    .tp_doc = PyDoc_STR("A block of lines being framed by the quick lane (see Literals.block)."),
+    .tp_basicsize = sizeof(Block),
+    .tp_itemsize = 0,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_dealloc = (destructor)Block_dealloc,
+    .tp_methods = Block_methods,
+};
 
 static PyMethodDef Literals_methods[] = {
     {"scan", (PyCFunction)Literals_scan, METH_O,
      "scan(text) -> list of (start, literal), or None when text has a character above U+00FF"},
+    {"block", (PyCFunction)Literals_block, METH_O,
+     "block(text) -> Block for the whole lines of text, or None when it is not 1-byte"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -256,7 +700,7 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC
 PyInit__native(void)
 {
-    if (PyType_Ready(&LiteralsType) < 0)
+    if (PyType_Ready(&LiteralsType) < 0 || PyType_Ready(&BlockType) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&module);
     if (m == NULL)

@@ -1,7 +1,31 @@
 # The optional C module (logscan/_native.c); prefilter.py falls back to `re` without it.
 
+from collections.abc import Callable
+from typing import Any
+
 class Literals:
     def __init__(
         self, literals: tuple[str, ...], overlaps: tuple[tuple[tuple[int, int], ...], ...]
     ) -> None: ...
     def scan(self, text: str) -> list[tuple[int, str]] | None: ...
+    def block(self, text: str) -> Block | None: ...
+
+class Block:
+    def run(
+        self,
+        pending: dict[str, Any],
+        partials: dict[str, Any],
+        number: int,
+        last_ts: float | None,
+        tally: bool,
+        seconds: dict[str, tuple[float, float]],
+        parse: Callable[[str], float | None],
+        emit: Callable[[Any, float, list[Any]], None],
+        now: float,
+        out: list[Any],
+        group: str,
+        empty: frozenset[str],
+        /,
+    ) -> tuple[
+        int, float | None, float | None, int, float, float, tuple[str, list[tuple[int, str]]] | None
+    ]: ...

@@ -8,13 +8,16 @@ bounded by `max_line` and the number of groups, never by the length of the strea
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from logscan.envelopes import ANSI_CSI, InputFormat, Unwrappers
 from logscan.model import Line
 from logscan.prefilter import Hit, Prefilter
 from logscan.timestamps import TimestampParser
 from logscan.tracebacks import OPEN, RAISED, advance, opening_state
+
+if TYPE_CHECKING:
+    from logscan._native import Block
 
 __all__ = ["Framer", "InputFormat", "Tally"]
 
@@ -45,6 +48,12 @@ class Tally:
         self.lines += 1
         self.earliest = min(self.earliest, ts)
         self.latest = max(self.latest, ts)
+
+    def merge(self, lines: int, earliest: float, latest: float) -> None:
+        """Add `lines` records counted elsewhere, spanning earliest to latest."""
+        self.lines += lines
+        self.earliest = min(self.earliest, earliest)
+        self.latest = max(self.latest, latest)
 
 
 class _Record:
@@ -214,6 +223,11 @@ class Framer:
             for line in lines:
                 self._physical(line, False, now, out, None)
             return
+        native = self._prefilter.native if self._quick_lane else None
+        block = native.block(text) if native is not None else None
+        if block is not None:
+            self._native_lines(block, now, out)
+            return
         # One scan of the block for every literal; each line gets the hits inside it (no
         # literal holds a "\n"), by position from the line's start.
         hits = self._prefilter.scan(text)
@@ -235,6 +249,27 @@ class Framer:
             if not (quick and self._quick(line, mine, now, out)):
                 self._physical(line, False, now, out, mine)
             start = end + 1
+
+    def _native_lines(self, block: Block, now: float, out: list[Line]) -> None:
+        """`_lines` in C (logscan/_native.c): the block runs the quick lane on its lines and
+        stops at each line it does not take, which is framed here; the same records."""
+        tally, timestamps = self._tally, self._timestamps
+        while True:
+            self._number, self._last_ts, stamp, counted, earliest, latest, declined = block.run(
+                self._pending, self._partials, self._number, self._last_ts, tally is not None,
+                timestamps.known_seconds, timestamps.parse_rfc3339, self._emit, now, out,
+                self._group, _NOTHING,
+            )  # fmt: skip
+            if stamp is not None:
+                timestamps.saw(stamp)
+            if counted:
+                assert tally is not None
+                tally.merge(counted, earliest, latest)
+            if declined is None:
+                return
+            line, mine = declined
+            if not self._quick(line, mine, now, out):
+                self._physical(line, False, now, out, mine)
 
     def _quick(self, text: str, hits: list[Hit], now: float, out: list[Line]) -> bool:
         """Frame the usual kubectl line ("[pod/P/C] 2021-...Z message") without the general

@@ -83,6 +83,11 @@ class Prefilter(Generic[_S]):
         # scanned line by line then (the framer falls back to scanning each record).
         self.multiline = any("\n" in literal for literal in literals)
 
+    @property
+    def native(self) -> _native.Literals | None:
+        """The C scan, when built and used (the framer's quick lane runs blocks with it)."""
+        return self._native
+
     def scan(self, text: str) -> list[Hit]:
         """The literals in `text`, by position (see the module docstring for which)."""
         if self._native is not None:

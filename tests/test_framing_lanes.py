@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from logscan.framing import Framer, InputFormat, Tally
 from logscan.model import Line
 from logscan.prefilter import Prefilter
+from logscan.timestamps import TimestampParser
 
 
 @dataclass(frozen=True)
@@ -23,7 +25,13 @@ class Sig:
     literals: tuple[str, ...]
 
 
-SIGNATURES = [Sig(("WORKER TIMEOUT",)), Sig(("HTTP/",)), Sig(("unexpected end of stream",))]
+# " INFO" can start at the space before a message: it is in the line, not in the message.
+SIGNATURES = [
+    Sig(("WORKER TIMEOUT",)),
+    Sig(("HTTP/",)),
+    Sig(("unexpected end of stream",)),
+    Sig((" INFO",)),
+]
 NOW = 1_700_000_000.0
 
 # Messages that exercise joining: traceback headers, frames, exception lines, chain markers,
@@ -45,6 +53,10 @@ MESSAGES = [
     "Trailing words:",
     "Then more HTTP/ text",
     "INFO:     Started",
+    "stdout P a CRI piece of HTTP/",  # with no envelope before it, a CRI line
+    "stdout F its end",
+    "café HTTP/ Latin-1",  # 1-byte text above ASCII: the C lane takes it
+    "ошибка HTTP/",  # wider text: the block goes to the Python lane
 ]
 PREFIXES = ["[pod/a-1/c] ", "[pod/a-1/d] ", "[pod/b-2/c] ", "", "[pod/x] ", "[pod/a-1/c]"]
 STAMPS = [
@@ -53,13 +65,23 @@ STAMPS = [
     "2026-11-25T00:00:00Z ",
     "2026-11-25T00:00:03+00:00 ",
     "2026-13-25T00:00:00.1Z ",
+    "2026-11-25T00:00:04.²Z ",  # a digit that is not ASCII: not the fast path
+    "2026-11-25T00:00:05.1234567890Z ",  # ten digits: not the fast path
     "",
 ]
 
+# Fractions of every length, so the C lane's arithmetic must round as Python's does (at the
+# epoch, where no whole seconds hide the last bits of the fraction).
+_fraction = st.text(alphabet="0123456789", min_size=1, max_size=9)
+_stamp = st.sampled_from(STAMPS) | st.builds(
+    lambda second, digits: f"{second}.{digits}Z ",
+    st.sampled_from(["2026-11-25T00:00:07", "1970-01-01T00:00:00"]),
+    _fraction,
+)
 _line = st.builds(
     lambda prefix, stamp, message: f"{prefix}{stamp}{message}",
     st.sampled_from(PREFIXES),
-    st.sampled_from(STAMPS),
+    _stamp,
     st.sampled_from(MESSAGES),
 )
 
@@ -84,16 +106,17 @@ def has_literal(line: Line) -> bool:
     lines=st.lists(_line, max_size=30),
     cuts=st.lists(st.integers(min_value=0, max_value=2000), max_size=4),
     input_format=st.sampled_from([InputFormat.AUTO, InputFormat.KUBECTL]),
+    native=st.booleans(),
 )
 def test_the_quick_lane_and_tally_keep_every_record(
-    lines: list[str], cuts: list[int], input_format: InputFormat
+    lines: list[str], cuts: list[int], input_format: InputFormat, native: bool
 ) -> None:
+    """Either quick lane: in C where logscan._native is built, and in Python."""
     data = "".join(f"{line}\n" for line in lines).encode()
     general = frame(data, cuts, input_format=input_format)
     tally = Tally()
-    quick = frame(
-        data, cuts, input_format=input_format, prefilter=Prefilter(SIGNATURES), tally=tally
-    )
+    prefilter = Prefilter(SIGNATURES, native=native)
+    quick = frame(data, cuts, input_format=input_format, prefilter=prefilter, tally=tally)
     kept = [line for line in general if has_literal(line)]
     assert quick == kept
     left_out = [line for line in general if not has_literal(line)]
@@ -114,3 +137,41 @@ def test_more_containers_than_can_be_held_release_the_oldest_in_order() -> None:
     assert len(general) == 301
     assert quick == [line for line in general if has_literal(line)]
     assert len(quick) == 300
+
+
+def vars_of(record: object) -> object:
+    """A held record as comparable values (a _Record has no __eq__)."""
+    if isinstance(record, tuple):
+        return record
+    return {name: getattr(record, name) for name in record.__slots__}  # type: ignore[attr-defined]
+
+
+@settings(max_examples=300)
+@given(
+    lines=st.lists(_line, max_size=30),
+    cuts=st.lists(st.integers(min_value=0, max_value=2000), max_size=4),
+    tallied=st.booleans(),
+)
+def test_the_c_lane_is_the_python_lane(lines: list[str], cuts: list[int], tallied: bool) -> None:
+    """Record by record, literals included; the tally, the line count and the last stamp."""
+    pytest.importorskip("logscan._native", reason="logscan._native was not built")
+    data = "".join(f"{line}\n" for line in lines).encode()
+    results = []
+    for native in (True, False):
+        tally = Tally() if tallied else None
+        timestamps = TimestampParser()
+        framer = Framer(
+            source="s", prefilter=Prefilter(SIGNATURES, native=native), tally=tally,
+            timestamps=timestamps,
+        )  # fmt: skip
+        out: list[Line] = []
+        at = 0
+        for cut in [*sorted(cuts), len(data)]:
+            out += framer.feed(data[at:cut], NOW)
+            at = max(at, cut)
+        held = [(key, vars_of(record)) for key, record in framer._pending.items()]
+        out += framer.close(NOW)
+        counts = (tally.lines, tally.earliest, tally.latest) if tally else None
+        last = timestamps._last
+        results.append(([(line, line.literals) for line in out], held, counts, last))
+    assert results[1] == results[0]
