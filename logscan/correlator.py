@@ -11,15 +11,27 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from logscan.incident import OpenIncident
-from logscan.model import Incident, IncidentEvent, IncidentState, Match, Severity
+from logscan.model import (
+    Fields,
+    Incident,
+    IncidentEvent,
+    IncidentState,
+    Line,
+    Match,
+    Severity,
+    field_of,
+)
 from logscan.rules import Role, Rule, RuleType
 from logscan.window import CountWindow, RatioWindow, cause_of
 
 _NEVER = float("-inf")
 _PLAN_CACHE = 65536
+_RECENT_CACHE = 4096  # plans by a match's whole fields (pids and paths vary: kept small)
 _BY_GROUP = ("group",)
+_CACHES = ("_plans", "_recent")
 
 
 @dataclass(slots=True)
@@ -33,6 +45,14 @@ class _Track:
     # Workers booted while deaths were already counted: replacements, by pid, with boot time.
     replacements: dict[str, float] = field(default_factory=dict)
     incident: OpenIncident | None = None
+
+
+class _Plan(NamedTuple):
+    """What a match of one signal with some field values does: the rules it affects and its
+    role in each; `quiet` when every role is quiet and the rule groups by record group."""
+
+    entries: tuple[tuple[Rule, Role], ...]
+    quiet: bool
 
 
 class Correlator:
@@ -52,15 +72,16 @@ class Correlator:
             signal: tuple(sorted({name for rule in rules for name in rule.fields}))
             for signal, rules in self._by_signal.items()
         }
-        self._plans: dict[tuple[str, ...], tuple[tuple[Rule, Role], ...]] = {}
+        self._plans: dict[tuple[str, ...], _Plan] = {}
+        self._recent: dict[tuple[str, Fields], _Plan] = {}
         self._watermark = _NEVER
 
     def __getstate__(self) -> dict[str, object]:
-        """A state snapshot leaves out the plan cache, which is rebuilt as matches come."""
-        return {name: value for name, value in vars(self).items() if name != "_plans"}
+        """A state snapshot leaves out the plan caches, which are rebuilt as matches come."""
+        return {name: value for name, value in vars(self).items() if name not in _CACHES}
 
     def __setstate__(self, state: dict[str, object]) -> None:
-        vars(self).update(state, _plans={})
+        vars(self).update(state, _plans={}, _recent={})
 
     @property
     def watermark(self) -> float:
@@ -74,25 +95,45 @@ class Correlator:
 
     def observe(self, match: Match) -> list[IncidentEvent]:
         """Events caused by one match (resolutions due before it come first)."""
-        events = self.advance(match.line.ts) if match.line.ts > self._watermark else []
-        for rule, role in self._plan(match):
-            key = _group_key(rule, match)
+        return self.observe_fields(match.signature, match.signal, match.fields, match.line, match)
+
+    def observe_fields(
+        self, signature: str, signal: str, fields: Fields, line: Line, match: Match | None = None
+    ) -> list[IncidentEvent]:
+        """`observe` for a match given by its parts: the Match is built only when a rule may
+        keep it (as evidence, or for a field it groups by); most requests need none."""
+        plan = self._plan(signal, fields)
+        if match is None and not plan.quiet:
+            match = Match(signature=signature, signal=signal, fields=fields, line=line)
+        events = self.advance(line.ts) if line.ts > self._watermark else []
+        for rule, role in plan.entries:
+            key = _group_key(rule, line, match)
             track = self._tracks.get((rule.kind, key))
             if track is None:
                 track = self._tracks[(rule.kind, key)] = _Track(rule, _new_window(rule))
-            if event := self._feed(rule, role, key, track, match):
+            if event := self._feed(rule, role, key, track, line.ts, match=match):
                 events.append(event)
         return events
 
-    def _plan(self, match: Match) -> tuple[tuple[Rule, Role], ...]:
-        """The rules `match` affects, with what it does to each (a 200 is nothing to the
-        error-burst rule)."""
-        signal = match.signal
-        key = (signal, *(match.field(name) for name in self._fields.get(signal, ())))
+    def _plan(self, signal: str, fields: Fields) -> _Plan:
+        """The rules a match affects, with what it does to each (a 200 is nothing to the
+        error-burst rule). Looked up by the match's fields first: they recur."""
+        plan = self._recent.get((signal, fields))
+        if plan is None:
+            plan = self._plan_of_values(signal, fields)
+            if len(self._recent) < _RECENT_CACHE:
+                self._recent[(signal, fields)] = plan
+        return plan
+
+    def _plan_of_values(self, signal: str, fields: Fields) -> _Plan:
+        """The plan by the values of the fields the rules look at (see Rule.role)."""
+        key = (signal, *(field_of(fields, name) for name in self._fields.get(signal, ())))
         plan = self._plans.get(key)
         if plan is None:
-            roles = ((rule, rule.role(match)) for rule in self._by_signal.get(signal, ()))
-            plan = tuple((rule, role) for rule, role in roles if role.affects)
+            roles = ((rule, rule.role(signal, fields)) for rule in self._by_signal.get(signal, ()))
+            entries = tuple((rule, role) for rule, role in roles if role.affects)
+            quiet = all(role.quiet and rule.group_by == _BY_GROUP for rule, role in entries)
+            plan = _Plan(entries, quiet)
             if len(self._plans) < _PLAN_CACHE:  # paths can vary without end
                 self._plans[key] = plan
         return plan
@@ -117,27 +158,29 @@ class Correlator:
         return events
 
     def _feed(
-        self, rule: Rule, role: Role, key: str, track: _Track, match: Match
+        self, rule: Rule, role: Role, key: str, track: _Track, ts: float, *, match: Match | None
     ) -> IncidentEvent | None:
-        ts = match.line.ts
-        self._note_context(rule, role, track, match)
+        """What one match at `ts` does to one track. `match` is None only for a quiet role
+        (Role.quiet), which needs nothing of it."""
+        self._note_context(rule, role, track, ts, match)
         if ts < self._watermark - rule.window:
             return None  # too late to count: its window has already passed
         track.window.prune(self._watermark)
         if isinstance(track.window, RatioWindow):
-            counted = self._count_ratio(rule, role, track, track.window, match)
+            counted = self._count_ratio(rule, role, track, track.window, ts=ts, match=match)
         else:
-            counted = self._count(rule, role, track, track.window, match)
+            counted = self._count(rule, role, track, track.window, ts=ts, match=match)
         if not counted:
             return None
         severity = self._severity(rule, track)
         if severity is None:
             return None
-        return self._open_or_update(rule, key, track, match, severity)
+        return self._open_or_update(rule, key, track, ts, severity)
 
-    def _note_context(self, rule: Rule, role: Role, track: _Track, match: Match) -> None:
+    def _note_context(
+        self, rule: Rule, role: Role, track: _Track, ts: float, match: Match | None
+    ) -> None:
         """Record the signals that change how others count: reloads, start-ups, boots."""
-        ts = match.line.ts
         if role.unless:
             track.last_unless = max(track.last_unless, ts)
         if role.anchor:
@@ -149,7 +192,7 @@ class Correlator:
             # stamps a replacement often shares its second with the death it replaces.
             track.window.prune(self._watermark)
             if _window_count(track) or track.incident is not None:
-                track.replacements[match.field(rule.distinct)] = ts
+                track.replacements[_needed(match).field(rule.distinct)] = ts
             horizon = self._watermark - rule.window
             for worker in [w for w, at in track.replacements.items() if at < horizon]:
                 del track.replacements[worker]
@@ -160,10 +203,12 @@ class Correlator:
         return rule.type is RuleType.AFTER and ts - track.last_anchor > rule.anchor_within
 
     def _count(
-        self, rule: Rule, role: Role, track: _Track, window: CountWindow, match: Match
-    ) -> bool:
-        if not role.selected or self._suppressed(rule, track, match.line.ts):
+        self, rule: Rule, role: Role, track: _Track, window: CountWindow, *, ts: float,
+        match: Match | None,
+    ) -> bool:  # fmt: skip
+        if not role.selected or self._suppressed(rule, track, ts):
             return False
+        match = _needed(match)
         if rule.distinct:
             key: object = match.field(rule.distinct) or None
         else:
@@ -180,16 +225,20 @@ class Correlator:
         return True
 
     def _count_ratio(
-        self, rule: Rule, role: Role, track: _Track, window: RatioWindow, match: Match
-    ) -> bool:
-        if self._suppressed(rule, track, match.line.ts):
+        self, rule: Rule, role: Role, track: _Track, window: RatioWindow, *, ts: float,
+        match: Match | None,
+    ) -> bool:  # fmt: skip
+        if self._suppressed(rule, track, ts):
             return False
         numerator, denominator = role.selected, role.denominator
-        if not numerator and not denominator:
-            return False
+        if not numerator:
+            if denominator:
+                window.add_request(ts)
+            return denominator
+        match = _needed(match)
         window.add(match, numerator, denominator)
         incident = track.incident
-        if numerator and incident is not None:
+        if incident is not None:
             incident.note(match, cause_of(match))
             for index in numerator:
                 incident.views[index] += 1
@@ -219,9 +268,8 @@ class Correlator:
         return any(str(key) in track.replacements for key in window.distinct_keys())
 
     def _open_or_update(
-        self, rule: Rule, key: str, track: _Track, match: Match, severity: Severity
+        self, rule: Rule, key: str, track: _Track, ts: float, severity: Severity
     ) -> IncidentEvent | None:
-        ts = match.line.ts
         incident = track.incident
         if incident is None:
             if self._explained(rule, key):
@@ -250,15 +298,21 @@ def _new_window(rule: Rule) -> CountWindow | RatioWindow:
     return RatioWindow(rule) if rule.type is RuleType.RATIO else CountWindow(rule)
 
 
-def _group_key(rule: Rule, match: Match) -> str:
-    line = match.line
+def _group_key(rule: Rule, line: Line, match: Match | None) -> str:
     if rule.group_by == _BY_GROUP:
         return line.group or line.source
     parts = [
-        (line.group or line.source) if name == "group" else match.field(name)
+        (line.group or line.source) if name == "group" else _needed(match).field(name)
         for name in rule.group_by
     ]
     return "/".join(parts)
+
+
+def _needed(match: Match | None) -> Match:
+    """The match a non-quiet role is always given (see Correlator.observe_fields)."""
+    if match is None:
+        raise AssertionError("a quiet plan went where a Match is needed")
+    return match
 
 
 def _open(key: str, track: _Track, severity: Severity) -> OpenIncident:

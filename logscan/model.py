@@ -56,20 +56,28 @@ class Line:
     literals: frozenset[str] | None = field(default=None, compare=False)
 
 
+Fields = tuple[tuple[str, str], ...]  # a match's (name, value) pairs: the pack's, then captured
+
+
+def field_of(fields: Fields, name: str, default: str = "") -> str:
+    """The value of field `name`, or `default`."""
+    for key, value in fields:
+        if key == name:
+            return value
+    return default
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Match:
     """A record recognised by a signature: the signal it emits and the fields it carries."""
 
     signature: str
     signal: str
-    fields: tuple[tuple[str, str], ...]
+    fields: Fields
     line: Line
 
     def field(self, name: str, default: str = "") -> str:
-        for key, value in self.fields:
-            if key == name:
-                return value
-        return default
+        return field_of(self.fields, name, default)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

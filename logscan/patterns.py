@@ -20,7 +20,7 @@ import regex
 
 from logscan.budget import MATCH_TIMEOUT_S, Budget
 from logscan.errors import PatternError
-from logscan.model import Line, Match
+from logscan.model import Fields, Line, Match
 from logscan.prefilter import Prefilter
 from logscan.rules import Rule, parse_rule
 
@@ -54,10 +54,17 @@ class Signature:
     def match(self, line: Line, budget: Budget | None = None) -> Match | None:
         """The Match for `line`, or None; raises TimeoutError past MATCH_TIMEOUT_S (kept by
         `budget` when given, else by the regex package)."""
+        fields = self.capture(line.text, budget)
+        if fields is None:
+            return None
+        return Match(signature=self.id, signal=self.signal, fields=fields, line=line)
+
+    def capture(self, text: str, budget: Budget | None = None) -> Fields | None:
+        """The fields of a match in `text` (the pack's, then the named groups), or None."""
         if budget is None:
-            found = self.pattern.search(line.text, timeout=MATCH_TIMEOUT_S)
+            found = self.pattern.search(text, timeout=MATCH_TIMEOUT_S)
         else:
-            found = budget.search(self.pattern, line.text)
+            found = budget.search(self.pattern, text)
         if found is None:
             return None
         if self._groups is None:
@@ -71,9 +78,7 @@ class Signature:
                 )
             else:
                 captured = tuple(zip(names, values, strict=True))
-        return Match(
-            signature=self.id, signal=self.signal, fields=self.fields + captured, line=line
-        )
+        return self.fields + captured
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -92,6 +97,16 @@ class PatternSet:
     ) -> Match | None:
         """The first signature's Match for `line`; a signature that blows its time budget is
         counted in `timeouts` and skipped, so one bad regex cannot stall the stream."""
+        found = self.find(line, timeouts, budget)
+        if found is None:
+            return None
+        signature, fields = found
+        return Match(signature=signature.id, signal=signature.signal, fields=fields, line=line)
+
+    def find(
+        self, line: Line, timeouts: Counter[str] | None = None, budget: Budget | None = None
+    ) -> tuple[Signature, Fields] | None:
+        """What `match` finds, before it is made a Match: the signature and its fields."""
         literals = line.literals
         if literals is None:
             candidates = self.prefilter.candidates(line.text)
@@ -99,13 +114,13 @@ class PatternSet:
             candidates = self.prefilter.admitted(literals)
         for signature in candidates:
             try:
-                found = signature.match(line, budget)
+                fields = signature.capture(line.text, budget)
             except TimeoutError:
                 if timeouts is not None:
                     timeouts[signature.id] += 1
                 continue
-            if found is not None:
-                return found
+            if fields is not None:
+                return signature, fields
         return None
 
 

@@ -90,11 +90,12 @@ class Core:
         self.tally.add(line.ts)
         if line.literals is not None and not line.literals:
             return []  # most records: no literal of any signature in it
-        match = self._patterns.match(line, self._timeouts, budget)
-        if match is None:
+        found = self._patterns.find(line, self._timeouts, budget)
+        if found is None:
             return []
-        self._matches[match.signature] += 1
-        events = self._correlator.observe(match)
+        signature, fields = found
+        self._matches[signature.id] += 1
+        events = self._correlator.observe_fields(signature.id, signature.signal, fields, line)
         for event in events:
             if event.state is IncidentState.OPENED:
                 self._opened[event.incident.kind] += 1

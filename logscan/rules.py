@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from logscan.durations import parse_duration
-from logscan.model import Match, Severity
+from logscan.model import Fields, Severity, field_of
 
 _E = TypeVar("_E", bound=enum.StrEnum)
 
@@ -34,13 +34,13 @@ class Selector:
     where: tuple[tuple[str, frozenset[str]], ...] = ()
     exclude: tuple[tuple[str, frozenset[str]], ...] = ()
 
-    def selects(self, match: Match) -> bool:
-        if match.signal not in self.signals:
+    def selects(self, signal: str, fields: Fields) -> bool:
+        if signal not in self.signals:
             return False
         for name, values in self.where:
-            if match.field(name) not in values:
+            if field_of(fields, name) not in values:
                 return False
-        return not any(match.field(name) in values for name, values in self.exclude)
+        return not any(field_of(fields, name) in values for name, values in self.exclude)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,6 +62,12 @@ class Role:
     replacement: bool  # a worker booted: a replacement, if deaths are being counted
     selected: tuple[int, ...]  # the select (ratio: numerator) selectors that count it
     denominator: bool  # a ratio rule counts it among all requests
+
+    @property
+    def quiet(self) -> bool:
+        """At most it ends an "after" period or adds to a ratio rule's requests: it cannot
+        open or grow an incident while that rule counts fewer than min_count rejections."""
+        return not (self.unless or self.anchor or self.replacement or self.selected)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -99,18 +105,20 @@ class Rule:
         names = {name for s in self._selectors() for name, _ in (*s.where, *s.exclude)}
         return tuple(sorted(names))
 
-    def role(self, match: Match) -> Role:
-        """What `match` does to this rule. It depends only on the match's signal and on the
-        values of `fields`, so the correlator computes it once per such combination."""
-        unless = bool(self.unless and match.signal in self.unless.signals)
-        replacement = bool(self.distinct) and match.signal == self.critical_on_replacement
-        anchor = self.anchor is not None and self.anchor.selects(match)
-        until = not anchor and any(selector.selects(match) for selector in self.until)
-        selected = tuple(i for i, selector in enumerate(self.select) if selector.selects(match))
-        denominator = any(selector.selects(match) for selector in self.denominator)
+    def role(self, signal: str, fields: Fields) -> Role:
+        """What a match of `signal` with `fields` does to this rule. It depends only on the
+        values of `self.fields`, so the correlator works it out once per combination."""
+        unless = bool(self.unless and signal in self.unless.signals)
+        replacement = bool(self.distinct) and signal == self.critical_on_replacement
+        anchor = self.anchor is not None and self.anchor.selects(signal, fields)
+        until = not anchor and any(selector.selects(signal, fields) for selector in self.until)
+        selected = tuple(
+            i for i, selector in enumerate(self.select) if selector.selects(signal, fields)
+        )
+        denominator = any(selector.selects(signal, fields) for selector in self.denominator)
         affects = (
             unless or anchor or until or bool(selected) or denominator
-            or match.signal == self.critical_on_replacement
+            or signal == self.critical_on_replacement
         )  # fmt: skip
         return Role(
             affects=affects, unless=unless, anchor=anchor, until=until,

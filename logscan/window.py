@@ -101,10 +101,7 @@ class RatioWindow:
         self.evidence: deque[Match] = deque(maxlen=EVIDENCE_CAP)
 
     def add(self, match: Match, numerator: Sequence[int], denominator: bool) -> None:
-        second = int(match.line.ts)
-        if not self._buckets or self._buckets[-1][0] < second:
-            self._buckets.append([second, 0, *([0] * self._selectors)])
-        bucket = self._buckets[-1] if self._buckets[-1][0] <= second else self._find(second)
+        bucket = self._bucket(int(match.line.ts))
         bucket[1] += denominator
         self._denominator += denominator
         for index in numerator:
@@ -112,6 +109,16 @@ class RatioWindow:
             self._views[index] += 1
         if numerator:
             self.evidence.append(match)
+
+    def add_request(self, ts: float) -> None:
+        """A request that no numerator selector counts: `add` without a match to keep."""
+        self._bucket(int(ts))[1] += 1
+        self._denominator += 1
+
+    def _bucket(self, second: int) -> list[int]:
+        if not self._buckets or self._buckets[-1][0] < second:
+            self._buckets.append([second, 0, *([0] * self._selectors)])
+        return self._buckets[-1] if self._buckets[-1][0] <= second else self._find(second)
 
     def _find(self, second: int) -> list[int]:
         """The bucket for an out-of-order second (rare: interleaved sources)."""

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from logscan.correlator import Correlator
-from logscan.model import IncidentState, Line, Severity
+from logscan.model import IncidentState, Line, Match, Severity
 from logscan.patterns import PatternSet
 from tests.conftest import T0, access, gunicorn, opened, run
 
@@ -333,3 +333,42 @@ class TestContainerDeaths:
             records.append((120 * n, gunicorn(120 * n, 1, "INFO", "Handling signal: term")))
             records.append((120 * n + 2, self.MARKER))
         assert [] == opened(run(pack, records, group="bento-0"))
+
+
+# Matches given by their parts, as `scan` gives them: requests of every kind the rules tell
+# apart (plain, rejected, probes, server errors), service starts and worker deaths, in two
+# groups, with times that go back now and then.
+_SIGNAL = st.sampled_from(["request"] * 6 + ["service_start", "overloaded", "worker_death"])
+_STATUS = st.sampled_from(["200", "200", "200", "201", "429", "503", "504", "500"])
+_PATH = st.sampled_from(["/predict", "/predict", "/readyz", "/metrics"])
+
+
+@st.composite
+def _matches(draw: st.DrawFn) -> list[Match]:
+    matches, ts = [], 1_700_000_000.0
+    for number in range(draw(st.integers(min_value=0, max_value=120))):
+        ts += draw(st.sampled_from([0.0, 0.3, 1.0, 4.0, 40.0, 200.0, -2.0]))
+        signal = draw(_SIGNAL)
+        fields: tuple[tuple[str, str], ...] = ()
+        if signal == "request":
+            fields = (("method", "POST"), ("path", draw(_PATH)), ("status", draw(_STATUS)))
+        elif signal == "worker_death":
+            fields = (("cause", "timeout"), ("pid", str(draw(st.integers(1, 6)))))
+        group = draw(st.sampled_from(["a", "b"]))
+        line = Line(source="s", number=number, text=f"{signal} {fields}", ts=ts, group=group)
+        matches.append(Match(signature=f"x.{signal}", signal=signal, fields=fields, line=line))
+    return matches
+
+
+@settings(max_examples=300)
+@given(_matches())
+def test_matches_given_by_their_parts_give_the_same_events(
+    pack: PatternSet, matches: list[Match]
+) -> None:
+    """observe_fields builds no Match for a quiet plan (most requests): same events."""
+    whole, parts = Correlator(pack.rules), Correlator(pack.rules)
+    for match in matches:
+        expected = whole.observe(match)
+        got = parts.observe_fields(match.signature, match.signal, match.fields, match.line)
+        assert expected == got
+    assert whole.advance(float("inf")) == parts.advance(float("inf"))
