@@ -481,10 +481,39 @@ stamp_time(Stamps *stamps, PyObject *text, Py_ssize_t at, Py_ssize_t n, double *
     return result;
 }
 
+/* The names of Line's fields, in the order of a held tuple's parts (see new_line). */
+static PyObject *LINE_FIELDS[8];
+static const char *const LINE_FIELD_NAMES[8] = {
+    "source", "number", "text", "ts", "ts_inferred", "group", "truncated", "literals",
+};
+
+/* Framer._line for a held tuple (number, ts, text, group, literals) of `source`: a Line made
+ * as its dataclass __init__ makes it (every field set; Line has no __post_init__), without
+ * running that __init__, which costs more than the rest of framing a line. */
+static PyObject *
+new_line(PyTypeObject *type, PyObject *source, PyObject *held)
+{
+    PyObject *line = type->tp_alloc(type, 0);
+    if (line == NULL)
+        return NULL;
+    PyObject *values[8] = {
+        source, PyTuple_GET_ITEM(held, 0), PyTuple_GET_ITEM(held, 2), PyTuple_GET_ITEM(held, 1),
+        Py_False, PyTuple_GET_ITEM(held, 3), Py_False, PyTuple_GET_ITEM(held, 4),
+    };
+    for (int k = 0; k < 8; k++) {
+        if (PyObject_GenericSetAttr(line, LINE_FIELDS[k], values[k]) < 0) {
+            Py_DECREF(line);
+            return NULL;
+        }
+    }
+    return line;
+}
+
 static PyObject *
 Block_run(Block *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    /* pending, partials, number, last_ts, tally, seconds, parse, emit, now, out, group, empty */
+    /* pending, partials, number, last_ts, tally, seconds, parse, Line, source, out, group,
+     * empty */
     if (nargs != 12) {
         PyErr_SetString(PyExc_TypeError, "run() takes 12 arguments");
         return NULL;
@@ -496,11 +525,12 @@ Block_run(Block *self, PyObject *const *args, Py_ssize_t nargs)
     PyObject *last_ts = Py_NewRef(args[3]);
     int tally = PyObject_IsTrue(args[4]);
     Stamps stamps = {args[5], args[6], {0}, 0.0, 0};
-    PyObject *emit = args[7], *now = args[8], *out = args[9], *group = args[10];
+    PyObject *line_type = args[7], *source = args[8], *out = args[9], *group = args[10];
     PyObject *empty = args[11];
-    if (!PyDict_Check(pending) || !PyDict_Check(partials) || !PyDict_Check(stamps.seconds)) {
+    if (!PyDict_Check(pending) || !PyDict_Check(partials) || !PyDict_Check(stamps.seconds)
+        || !PyType_Check(line_type) || !PyList_Check(out)) {
         Py_DECREF(last_ts);
-        PyErr_SetString(PyExc_TypeError, "run(): pending, partials and seconds are dicts");
+        PyErr_SetString(PyExc_TypeError, "run(): pending, partials, seconds, Line or out");
         return NULL;
     }
     Literals *literals = self->literals;
@@ -598,12 +628,13 @@ Block_run(Block *self, PyObject *const *args, Py_ssize_t nargs)
                 latest = at > latest ? at : latest;
             }
             else {
-                PyObject *result = PyObject_CallFunctionObjArgs(emit, held, now, out, NULL);
-                if (result == NULL) {
+                PyObject *made = new_line((PyTypeObject *)line_type, source, held);
+                int failed = made == NULL || PyList_Append(out, made) < 0;
+                Py_XDECREF(made);
+                if (failed) {
                     Py_DECREF(held);
                     goto error;
                 }
-                Py_DECREF(result);
             }
             Py_DECREF(held);
         }
@@ -653,7 +684,7 @@ error:
 
 static PyMethodDef Block_methods[] = {
     {"run", (PyCFunction)(void (*)(void))Block_run, METH_FASTCALL,
-     "run(pending, partials, number, last_ts, tally, seconds, parse, emit, now, out, group, "
+     "run(pending, partials, number, last_ts, tally, seconds, parse, Line, source, out, group, "
      "empty) -> (number, last_ts, stamp, counted, earliest, latest, declined)"},
     {NULL, NULL, 0, NULL},
 };
@@ -702,6 +733,12 @@ PyInit__native(void)
 {
     if (PyType_Ready(&LiteralsType) < 0 || PyType_Ready(&BlockType) < 0)
         return NULL;
+    for (int k = 0; k < 8; k++) {
+        if (LINE_FIELDS[k] == NULL)
+            LINE_FIELDS[k] = PyUnicode_InternFromString(LINE_FIELD_NAMES[k]);
+        if (LINE_FIELDS[k] == NULL)
+            return NULL;
+    }
     PyObject *m = PyModule_Create(&module);
     if (m == NULL)
         return NULL;

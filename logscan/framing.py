@@ -257,7 +257,7 @@ class Framer:
         while True:
             self._number, self._last_ts, stamp, counted, earliest, latest, declined = block.run(
                 self._pending, self._partials, self._number, self._last_ts, tally is not None,
-                timestamps.known_seconds, timestamps.parse_rfc3339, self._emit, now, out,
+                timestamps.known_seconds, timestamps.parse_rfc3339, Line, self._source, out,
                 self._group, _NOTHING,
             )  # fmt: skip
             if stamp is not None:

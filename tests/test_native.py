@@ -6,13 +6,14 @@ scan, which the other prefilter tests cover. CI builds it (.ci/run checks that i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from logscan.model import Line
 from logscan.patterns import PatternSet
 from logscan.prefilter import Prefilter
 from tests.golden import sample_logs
@@ -80,3 +81,11 @@ def test_bad_tables_are_refused() -> None:
         native.Literals(("ж",), ((),))
     with pytest.raises(ValueError, match="out of range"):
         native.Literals(("ab", "b"), (((5, 1),), ()))
+
+
+def test_the_c_lane_sets_every_field_of_line() -> None:
+    """new_line in _native.c makes a Line by setting these fields, in this order: a field
+    added to Line must be added there too."""
+    assert [
+        "source", "number", "text", "ts", "ts_inferred", "group", "truncated", "literals",
+    ] == [field.name for field in fields(Line)]  # fmt: skip
