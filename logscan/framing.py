@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from logscan.assembly import Draft, Held, Tally
 from logscan.envelopes import ANSI_CSI, InputFormat, Unwrappers
 from logscan.model import Line
 from logscan.prefilter import Hit, Prefilter
@@ -21,89 +22,13 @@ if TYPE_CHECKING:
 
 __all__ = ["Framer", "InputFormat", "Tally"]
 
-_MAX_RECORD_LINES = 200  # a joined record (a traceback) is capped at this many lines
 _MAX_GROUPS = 256  # records held for joining at once; the oldest is released beyond this
 
 _NOTHING: frozenset[str] = frozenset()
 _CONTINUATION_HEADS = frozenset(" \tT")  # what a line that may continue a record starts with
 _QUICK_FORMATS = frozenset({InputFormat.AUTO, InputFormat.KUBECTL})
 
-# A record held by the quick lane (see Framer._quick): number, time, text, group, literals. It
-# is a plain tuple, not a _Record, because most records are held once and then released.
-_Held = tuple[int, float, str, str, frozenset[str]]
-_H = TypeVar("_H", "_Record", "_Record | _Held")
-
-
-class Tally:
-    """How many records a run has seen and the event time they span (the summary's `lines`
-    and `seconds`). The framer adds the records it counts instead of emitting them."""
-
-    __slots__ = ("earliest", "latest", "lines")
-
-    def __init__(self) -> None:
-        self.lines = 0
-        self.earliest, self.latest = float("inf"), float("-inf")
-
-    def add(self, ts: float) -> None:
-        self.lines += 1
-        self.earliest = min(self.earliest, ts)
-        self.latest = max(self.latest, ts)
-
-    def merge(self, lines: int, earliest: float, latest: float) -> None:
-        """Add `lines` records counted elsewhere, spanning earliest to latest."""
-        self.lines += lines
-        self.earliest = min(self.earliest, earliest)
-        self.latest = max(self.latest, latest)
-
-
-class _Record:
-    """A record being built: the first line's identity plus the continuation lines so far."""
-
-    __slots__ = (
-        "blank", "found", "group", "inferred", "number", "parts", "size", "state", "truncated",
-        "ts",
-    )  # fmt: skip
-
-    def __init__(
-        self,
-        *,
-        group: str,
-        number: int,
-        ts: float | None,
-        text: str,
-        truncated: bool,
-        found: frozenset[str] | None,
-    ) -> None:
-        self.group = group
-        self.number = number
-        self.ts = ts
-        self.inferred = False
-        self.parts = [text]
-        self.size = len(text)
-        self.truncated = truncated
-        self.found = found  # the pack literals in the text, None when not known
-        self.state = OPEN
-        self.blank: Line | None = None  # a blank line held until the next shows if it belongs
-
-    def add(self, text: str, limit: int, found: frozenset[str] | None) -> None:
-        """Append a line; beyond the caps it is dropped and the record flagged truncated."""
-        if len(self.parts) >= _MAX_RECORD_LINES or self.size + 1 + len(text) > limit:
-            self.truncated = True
-            return
-        self.parts.append(text)
-        self.size += 1 + len(text)
-        if found is None or self.found is None:
-            self.found = None
-        elif found:
-            self.found |= found
-
-    def glue(self) -> None:
-        """Make docker/CRI partial pieces one line again: they are joined without "\n"."""
-        self.parts = ["".join(self.parts)]
-        self.found = None  # a literal may span two pieces: the matcher looks at the text
-
-    def text(self) -> str:
-        return self.parts[0] if len(self.parts) == 1 else "\n".join(self.parts)
+_H = TypeVar("_H", Draft, Draft | Held)
 
 
 class Framer:
@@ -147,8 +72,8 @@ class Framer:
         self._discarding = False  # skipping the rest of a line cut at max_line
         self._number = 0
         self._last_ts: float | None = None
-        self._pending: dict[str, _Record | _Held] = {}  # by join key: records that may grow
-        self._partials: dict[str, _Record] = {}  # by join key: docker/CRI partial pieces
+        self._pending: dict[str, Draft | Held] = {}  # by join key: records that may grow
+        self._partials: dict[str, Draft] = {}  # by join key: docker/CRI partial pieces
 
     def feed(self, data: bytes, now: float) -> list[Line]:
         """Take the next bytes read at `now`; return the records they complete."""
@@ -290,7 +215,7 @@ class Framer:
         if held is None:
             if len(pending) >= _MAX_GROUPS:
                 return False
-        elif message[0] in _CONTINUATION_HEADS or (type(held) is _Record and held.state != OPEN):
+        elif message[0] in _CONTINUATION_HEADS or (type(held) is Draft and held.state != OPEN):
             return False
         ts = self._timestamps.parse_rfc3339(stamp)
         if ts is None:
@@ -314,7 +239,7 @@ class Framer:
         found = self._unwrap(text) if self._unwrap is not None else None
         if found is None:
             literals = None if hits is None else _literals(hits, 0)
-            piece = _Record(
+            piece = Draft(
                 group=self._group, number=self._number, ts=None, text=text,
                 truncated=truncated, found=literals,
             )  # fmt: skip
@@ -327,7 +252,7 @@ class Framer:
             literals = None
         else:
             literals = _literals(hits, len(text) - len(message))
-        piece = _Record(
+        piece = Draft(
             group=group or self._group,
             number=self._number,
             ts=ts,
@@ -349,14 +274,14 @@ class Framer:
             piece = held  # dated and numbered by its first piece
         self._record(key, piece, now, out)
 
-    def _record(self, key: str, piece: _Record, now: float, out: list[Line]) -> None:
+    def _record(self, key: str, piece: Draft, now: float, out: list[Line]) -> None:
         """Continue the group's pending record with `piece`, or start a new one."""
         text = piece.text()
         ts = piece.ts
         held = self._pending.get(key)
         if isinstance(held, tuple):  # held by the quick lane: it may grow now
             number, held_ts, held_text, group, found = held
-            held = self._pending[key] = _Record(
+            held = self._pending[key] = Draft(
                 group=group, number=number, ts=held_ts, text=held_text, truncated=False,
                 found=found,
             )  # fmt: skip
@@ -382,7 +307,7 @@ class Framer:
         self._hold(self._pending, key, piece, now, out)
 
     def _continues(
-        self, pending: _Record, text: str, found: frozenset[str] | None, now: float
+        self, pending: Draft, text: str, found: frozenset[str] | None, now: float
     ) -> bool:
         """Add `text` to `pending` if it continues it; a blank is held until the next line."""
         if not text:
@@ -415,7 +340,7 @@ class Framer:
                 self._record(oldest, evicted, now, out)
         held[key] = record
 
-    def _emit(self, record: _Record | _Held, now: float, out: list[Line]) -> None:
+    def _emit(self, record: Draft | Held, now: float, out: list[Line]) -> None:
         tally = self._tally
         if isinstance(record, tuple):
             number, ts, text, group, literals = record
