@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import importlib.metadata
+import importlib.util
 import json
 import os
 import platform
@@ -407,7 +408,8 @@ def machine() -> list[str]:
     return [
         f"machine: {os.cpu_count()} CPUs ({cpu}), {platform.system()} {platform.release()}",
         f"python {platform.python_version()}, {grep.splitlines()[0] if grep else 'grep ?'}",
-        f"logscan {importlib.metadata.version('logscan')} (git {commit or '?'})",
+        f"logscan {importlib.metadata.version('logscan')} (git {commit or '?'}), C part "
+        + ("built" if importlib.util.find_spec("logscan._native") else "not built: pure Python"),
     ]
 
 
