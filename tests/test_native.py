@@ -6,7 +6,7 @@ scan, which the other prefilter tests cover. CI builds it (.ci/run checks that i
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -17,25 +17,16 @@ from logscan.model import Line
 from logscan.patterns import PatternSet
 from logscan.prefilter import Prefilter
 from tests.golden import sample_logs
+from tests.test_prefilter import Sig, signature_lists
 
 native = pytest.importorskip(
     "logscan._native", reason="logscan._native was not built (no C compiler)"
 )
 
 
-@dataclass(frozen=True)
-class Sig:
-    literals: tuple[str, ...]
-
-
-# Few characters, so literals overlap, nest and share prefixes; "é" is a 1-byte character
-# above ASCII, "ж" one the C scan does not take (the text then goes to `re`).
-_literal = st.text(alphabet="abé ", min_size=1, max_size=4)
-_signatures = st.lists(
-    st.builds(lambda ls: Sig(tuple(ls)), st.lists(_literal, min_size=1, max_size=3)),
-    min_size=1,
-    max_size=6,
-)
+# "é" is a 1-byte character above ASCII; "ж" (in the texts) one the C scan does not take,
+# and the text then goes to `re`.
+_signatures = signature_lists("abé ")
 
 
 def both(signatures: list[Sig]) -> tuple[Prefilter[Sig], Prefilter[Sig]]:

@@ -17,13 +17,18 @@ class Sig:
     literals: tuple[str, ...]
 
 
-# A tiny alphabet makes literals overlap, contain each other and share prefixes and suffixes.
-_literal = st.text(alphabet="abc ", min_size=1, max_size=4)
-_signatures = st.lists(
-    st.builds(lambda ls: Sig(tuple(ls)), st.lists(_literal, min_size=1, max_size=3)),
-    min_size=1,
-    max_size=6,
-)
+def signature_lists(alphabet: str) -> st.SearchStrategy[list[Sig]]:
+    """Signatures whose literals are drawn from `alphabet`: a tiny one makes literals overlap,
+    contain each other and share prefixes and suffixes."""
+    literal = st.text(alphabet=alphabet, min_size=1, max_size=4)
+    return st.lists(
+        st.builds(lambda ls: Sig(tuple(ls)), st.lists(literal, min_size=1, max_size=3)),
+        min_size=1,
+        max_size=6,
+    )
+
+
+_signatures = signature_lists("abc ")
 
 
 def brute(signatures: list[Sig], text: str) -> tuple[Sig, ...]:
