@@ -24,6 +24,7 @@ from logscan.model import Fields, Line, Match
 from logscan.prefilter import Prefilter
 from logscan.rules import Rule, parse_rule
 
+_MADE_CACHE = 4096  # distinct group values remembered per signature (paths can vary without end)
 _SIGNATURE_KEYS = {"id", "signal", "regex", "literals", "fields", "samples", "description"}
 
 
@@ -44,12 +45,15 @@ class Signature:
     _groups: tuple[tuple[str, ...], tuple[int, ...]] | None = field(
         init=False, repr=False, compare=False
     )
+    # The fields made from the groups' values: the same values come again and again.
+    _made: dict[tuple[str | None, ...], Fields] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         index = self.pattern.groupindex
         plain = len(index) == self.pattern.groups > 1
         groups = (tuple(index), tuple(index.values())) if plain else None
         object.__setattr__(self, "_groups", groups)
+        object.__setattr__(self, "_made", {})
 
     def match(self, line: Line, budget: Budget | None = None) -> Match | None:
         """The Match for `line`, or None; raises TimeoutError past MATCH_TIMEOUT_S (kept by
@@ -72,12 +76,17 @@ class Signature:
         else:
             names, numbers = self._groups
             values = found.group(*numbers)
+            made = self._made.get(values)
+            if made is not None:
+                return made
             if None in values:
                 captured = tuple(
                     (k, v) for k, v in zip(names, values, strict=True) if v is not None
                 )
             else:
                 captured = tuple(zip(names, values, strict=True))
+            if len(self._made) < _MADE_CACHE:
+                self._made[values] = self.fields + captured
         return self.fields + captured
 
 

@@ -89,7 +89,9 @@ class RatioWindow:
     costs nothing however long the window is.
     """
 
-    __slots__ = ("_buckets", "_denominator", "_length", "_selectors", "_views", "evidence")
+    __slots__ = (
+        "_buckets", "_denominator", "_length", "_rejected", "_selectors", "_views", "evidence",
+    )  # fmt: skip
 
     def __init__(self, rule: Rule) -> None:
         self._length = rule.window
@@ -98,6 +100,7 @@ class RatioWindow:
         self._buckets: deque[list[int]] = deque()
         self._denominator = 0
         self._views = [0] * self._selectors
+        self._rejected = 0  # max(self._views), kept as they change: asked on every request
         self.evidence: deque[Match] = deque(maxlen=EVIDENCE_CAP)
 
     def add(self, match: Match, numerator: Sequence[int], denominator: bool) -> None:
@@ -107,6 +110,8 @@ class RatioWindow:
         for index in numerator:
             bucket[2 + index] += 1
             self._views[index] += 1
+        if numerator:
+            self._rejected = max(self._views)
         if numerator:
             self.evidence.append(match)
 
@@ -135,6 +140,7 @@ class RatioWindow:
             self._denominator -= gone[1]
             for index in range(self._selectors):
                 self._views[index] -= gone[2 + index]
+            self._rejected = max(self._views, default=0)
 
     def views(self) -> list[int]:
         """How many rejections each numerator selector saw in the window."""
@@ -142,5 +148,5 @@ class RatioWindow:
 
     def totals(self) -> tuple[int, int]:
         """(rejected, requests): the largest numerator view, and requests counting those."""
-        numerator = max(self._views, default=0)
+        numerator = self._rejected
         return numerator, max(self._denominator, numerator)

@@ -202,6 +202,15 @@ class TestOverload:
         assert Severity.CRITICAL == event.incident.severity
         assert "http_503" == event.incident.cause
 
+    def test_rejections_leave_the_window_with_their_minute(self, pack: PatternSet) -> None:
+        """A burst of 503s ages out: once it has, requests alone open no second overload."""
+        burst = [(n * 0.1, access(n * 0.1, "/predict", 503)) for n in range(6)]
+        calm = [(400 + n * 0.5, access(400 + n * 0.5, "/predict", 200)) for n in range(20)]
+        events = run(pack, burst + calm)
+        assert 1 == len(opened(events, "overload"))
+        resolved = [e for e in events if e.state is IncidentState.RESOLVED]
+        assert 1 == len(resolved)
+
     def test_few_rejections_among_many_requests_are_not_overload(self, pack: PatternSet) -> None:
         """Six 503s among 200 requests (3 %) is below the 10 % floor."""
         records = [
