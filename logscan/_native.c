@@ -721,11 +721,41 @@ static PyTypeObject LiteralsType = {
     .tp_methods = Literals_methods,
 };
 
+/* longest_line(data): the length of the longest line of `data` ("\n" not counted), as
+ * max(map(len, data.split(b"\n"))) gives it, without making the lines. */
+static PyObject *
+longest_line(PyObject *module, PyObject *data)
+{
+    (void)module;
+    Py_buffer view;
+    if (PyObject_GetBuffer(data, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    const char *s = view.buf, *end = s + view.len;
+    Py_ssize_t longest = 0;
+    while (1) {
+        const char *newline = memchr(s, '\n', (size_t)(end - s));
+        Py_ssize_t length = (newline ? newline : end) - s;
+        longest = length > longest ? length : longest;
+        if (newline == NULL)
+            break;
+        s = newline + 1;
+    }
+    PyBuffer_Release(&view);
+    return PyLong_FromSsize_t(longest);
+}
+
+static PyMethodDef module_methods[] = {
+    {"longest_line", (PyCFunction)longest_line, METH_O,
+     "longest_line(data) -> the length of the longest line, as max(map(len, data.split(b'\\n')))"},
+    {NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "logscan._native",
     .m_doc = PyDoc_STR("logscan's optional C parts (see prefilter.py); pure Python does the same."),
     .m_size = -1,
+    .m_methods = module_methods,
 };
 
 PyMODINIT_FUNC

@@ -27,8 +27,11 @@ class Tally:
 
     def add(self, ts: float) -> None:
         self.lines += 1
-        self.earliest = min(self.earliest, ts)
-        self.latest = max(self.latest, ts)
+        # Comparisons, not min() and max(): this runs for every record.
+        if ts < self.earliest:  # noqa: PLR1730
+            self.earliest = ts
+        if ts > self.latest:  # noqa: PLR1730
+            self.latest = ts
 
     def merge(self, lines: int, earliest: float, latest: float) -> None:
         """Add `lines` records counted elsewhere, spanning earliest to latest."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from logscan.accel import native
 from logscan.assembly import Draft, Held, Tally
 from logscan.envelopes import ANSI_CSI, InputFormat, Unwrappers
 from logscan.model import Line
@@ -85,13 +86,19 @@ class Framer:
             data = data[newline + 1 :]
             self._discarding = False
         buffer = self._buffer
-        searched = len(buffer)  # everything before this was searched for b"\n" already
-        buffer += data
-        end = buffer.rfind(b"\n", searched)
-        if end >= 0:
-            complete = bytes(buffer[: end + 1])
-            del buffer[: end + 1]
-            self._lines(complete, now, out)
+        if not buffer:  # the usual case: no partial line waits, so copy no more than needed
+            end = data.rfind(b"\n")
+            buffer += data[end + 1 :]
+            if end >= 0:
+                self._lines(data[: end + 1], now, out)
+        else:
+            searched = len(buffer)  # everything before this was searched for b"\n" already
+            buffer += data
+            end = buffer.rfind(b"\n", searched)
+            if end >= 0:
+                complete = bytes(buffer[: end + 1])
+                del buffer[: end + 1]
+                self._lines(complete, now, out)
         if len(buffer) > self._max_line + 1:  # + 1: a "\r" before the "\n" is not content
             self._physical(_decode(bytes(buffer[: self._max_line])), True, now, out, None)
             buffer.clear()
@@ -132,7 +139,7 @@ class Framer:
     def _lines(self, complete: bytes, now: float, out: list[Line]) -> None:
         """Frame whole lines ("\n"-terminated); decode them at once unless one is too long."""
         limit = self._max_line
-        if len(complete) > limit + 1 and max(map(len, complete.split(b"\n"))) > limit:
+        if len(complete) > limit + 1 and _longest_line(complete) > limit:
             for raw in complete[:-1].split(b"\n"):
                 content = raw[:-1] if raw.endswith(b"\r") else raw
                 self._physical(_decode(content[:limit]), len(content) > limit, now, out, None)
@@ -143,15 +150,15 @@ class Framer:
             text = ANSI_CSI.sub("", text)  # a CSI sequence cannot contain "\n"
         if "\r" in text:
             text = text.replace("\r\n", "\n")
+        native = self._prefilter.native if self._prefilter and self._quick_lane else None
+        block = native.block(text) if native is not None else None
+        if block is not None:
+            self._native_lines(block, now, out)
+            return
         lines = text[:-1].split("\n")
         if self._prefilter is None:
             for line in lines:
                 self._physical(line, False, now, out, None)
-            return
-        native = self._prefilter.native if self._quick_lane else None
-        block = native.block(text) if native is not None else None
-        if block is not None:
-            self._native_lines(block, now, out)
             return
         # One scan of the block for every literal; each line gets the hits inside it (no
         # literal holds a "\n"), by position from the line's start.
@@ -383,6 +390,13 @@ def _literals(hits: Sequence[Hit], start: int) -> frozenset[str]:
     if not hits:
         return _NOTHING
     return frozenset(literal for at, literal in hits if at >= start)
+
+
+def _split_longest(data: bytes) -> int:
+    return max(map(len, data.split(b"\n")))
+
+
+_longest_line = native.longest_line if native is not None else _split_longest
 
 
 def _decode(raw: bytes) -> str:

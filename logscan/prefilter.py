@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from typing import Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
-try:
-    from logscan import _native
-except ImportError:  # built without a C compiler: `re` scans
-    _native = None  # type: ignore[assignment]
+from logscan import accel
+
+if TYPE_CHECKING:
+    from logscan._native import Literals
 
 
 class _HasLiterals(Protocol):
@@ -84,7 +84,7 @@ class Prefilter(Generic[_S]):
         self.multiline = any("\n" in literal for literal in literals)
 
     @property
-    def native(self) -> _native.Literals | None:
+    def native(self) -> Literals | None:
         """The C scan, when built and used (the framer's quick lane runs blocks with it)."""
         return self._native
 
@@ -127,13 +127,17 @@ class Prefilter(Generic[_S]):
 
 def _compile_native(
     literals: list[str], overlaps: dict[str, tuple[tuple[str, int], ...]]
-) -> _native.Literals | None:
+) -> Literals | None:
     """The C scan of `literals` (in alternation order), or None: not built, or a literal has
     a character it does not handle (above U+00FF)."""
-    if _native is None or not literals or any(ord(max(literal)) > 0xFF for literal in literals):
+    if (
+        accel.native is None
+        or not literals
+        or any(ord(max(literal)) > 0xFF for literal in literals)
+    ):
         return None
     index = {literal: number for number, literal in enumerate(literals)}
     table = tuple(
         tuple((index[other], size) for other, size in overlaps[literal]) for literal in literals
     )
-    return _native.Literals(tuple(literals), table)
+    return accel.native.Literals(tuple(literals), table)

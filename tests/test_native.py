@@ -80,3 +80,9 @@ def test_the_c_lane_sets_every_field_of_line() -> None:
     assert [
         "source", "number", "text", "ts", "ts_inferred", "group", "truncated", "literals",
     ] == [field.name for field in fields(Line)]  # fmt: skip
+
+
+@given(st.binary(max_size=200) | st.lists(st.sampled_from([b"ab", b"\n", b"xyz\r"])).map(b"".join))
+def test_longest_line_is_the_split_one(data: bytes) -> None:
+    """How the framer learns whether a block holds a line over --max-line."""
+    assert max(map(len, data.split(b"\n"))) == native.longest_line(data)
