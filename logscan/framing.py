@@ -7,7 +7,8 @@ bounded by `max_line` and the number of groups, never by the length of the strea
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from logscan.accel import native
@@ -28,6 +29,7 @@ _MAX_GROUPS = 256  # records held for joining at once; the oldest is released be
 _NOTHING: frozenset[str] = frozenset()
 _CONTINUATION_HEADS = frozenset(" \tT")  # what a line that may continue a record starts with
 _QUICK_FORMATS = frozenset({InputFormat.AUTO, InputFormat.KUBECTL})
+_WIDE = re.compile("[^\x00-\xff]")  # what the C lane does not take
 
 _H = TypeVar("_H", Draft, Draft | Held)
 
@@ -150,19 +152,34 @@ class Framer:
             text = ANSI_CSI.sub("", text)  # a CSI sequence cannot contain "\n"
         if "\r" in text:
             text = text.replace("\r\n", "\n")
-        native = self._prefilter.native if self._prefilter and self._quick_lane else None
+        if self._prefilter is None:
+            for line in text[:-1].split("\n"):
+                self._physical(line, False, now, out, None)
+            return
+        prefilter = self._prefilter
+        native = prefilter.native if self._quick_lane else None
         block = native.block(text) if native is not None else None
         if block is not None:
             self._native_lines(block, now, out)
-            return
+        elif native is None:
+            self._scanned_lines(prefilter, text, now, out)
+        else:
+            # The C lane takes 1-byte text (up to U+00FF): a line with a wider character
+            # goes to the Python lane, and the lines around it stay in C.
+            for piece, wide in _by_width(text):
+                block = None if wide else native.block(piece)
+                if block is None:
+                    self._scanned_lines(prefilter, piece, now, out)
+                else:
+                    self._native_lines(block, now, out)
+
+    def _scanned_lines(
+        self, prefilter: Prefilter[Any], text: str, now: float, out: list[Line]
+    ) -> None:
+        """The Python lane for whole lines: one scan of the block for every literal; each
+        line gets the hits inside it (no literal holds a "\n"), by position from its start."""
         lines = text[:-1].split("\n")
-        if self._prefilter is None:
-            for line in lines:
-                self._physical(line, False, now, out, None)
-            return
-        # One scan of the block for every literal; each line gets the hits inside it (no
-        # literal holds a "\n"), by position from the line's start.
-        hits = self._prefilter.scan(text)
+        hits = prefilter.scan(text)
         hits.sort()
         hits.append((len(text), ""))  # a sentinel past the last line
         at = 0  # the next hit
@@ -390,6 +407,23 @@ def _literals(hits: Sequence[Hit], start: int) -> frozenset[str]:
     if not hits:
         return _NOTHING
     return frozenset(literal for at, literal in hits if at >= start)
+
+
+def _by_width(text: str) -> Iterator[tuple[str, bool]]:
+    """`text` (whole lines) in pieces of whole lines, in order, each with whether it holds a
+    character above U+00FF: the lines that do, and the runs of lines between them."""
+    at = 0
+    for found in _WIDE.finditer(text):
+        if found.start() < at:
+            continue  # in a line already given
+        start = text.rfind("\n", 0, found.start()) + 1
+        end = text.index("\n", found.start()) + 1
+        if start > at:
+            yield text[at:start], False
+        yield text[start:end], True
+        at = end
+    if at < len(text):
+        yield text[at:], False
 
 
 def _split_longest(data: bytes) -> int:

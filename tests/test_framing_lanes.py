@@ -175,3 +175,28 @@ def test_the_c_lane_is_the_python_lane(lines: list[str], cuts: list[int], tallie
         last = timestamps._last
         results.append(([(line, line.literals) for line in out], held, counts, last))
     assert results[1] == results[0]
+
+
+def test_a_wide_character_keeps_only_its_own_line_out_of_the_c_lane(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The C lane takes 1-byte text; a line with "ж" is framed in Python, its neighbours in C,
+    and the records are those of the Python lane alone."""
+    pytest.importorskip("logscan._native", reason="logscan._native was not built")
+    lines = [f"[pod/a-1/c] 2026-11-25T00:00:0{n}.5Z GET HTTP/1.1 {n}" for n in range(6)]
+    lines[2] += " ж"
+    data = "".join(f"{line}\n" for line in lines).encode()
+    python_lane: list[str] = []
+    scanned = Framer._scanned_lines
+
+    def spy(
+        self: Framer, prefilter: Prefilter[Sig], text: str, now: float, out: list[Line]
+    ) -> None:
+        python_lane.append(text)
+        scanned(self, prefilter, text, now, out)
+
+    monkeypatch.setattr(Framer, "_scanned_lines", spy)
+    fast = frame(data, [], prefilter=Prefilter(SIGNATURES), tally=Tally())
+    assert [lines[2] + "\n"] == python_lane
+    monkeypatch.undo()
+    assert frame(data, [], prefilter=Prefilter(SIGNATURES, native=False), tally=Tally()) == fast
