@@ -64,7 +64,7 @@ class Framer:
         records carry the literals they contain (Line.literals). With a `tally` too, a record
         that contains none is counted there instead of emitted: no signature can match it."""
         self._source = source
-        self._prefilter = None if prefilter is None or prefilter.multiline else prefilter
+        self.rebind(prefilter)
         self._group = group
         self._timestamps = timestamps if timestamps is not None else TimestampParser()
         self._unwrap = Unwrappers(self._timestamps).select(InputFormat(input_format))
@@ -106,6 +106,20 @@ class Framer:
             buffer.clear()
             self._discarding = True
         return out
+
+    def __getstate__(self) -> dict[str, object]:
+        """Everything but the prefilter, whose C part cannot be pickled (see rebind)."""
+        state = {name: getattr(self, name) for name in self.__slots__}
+        state["_prefilter"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        for name, value in state.items():
+            setattr(self, name, value)
+
+    def rebind(self, prefilter: Prefilter[Any] | None) -> None:
+        """Give a restored framer its prefilter again (the packs' own, as when it was made)."""
+        self._prefilter = None if prefilter is None or prefilter.multiline else prefilter
 
     @property
     def has_pending(self) -> bool:

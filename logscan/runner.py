@@ -142,6 +142,7 @@ class Runner:
                 timestamps=self._timestamps,
                 max_line=self._options.max_line,
                 group=self._options.group,
+                prefilter=self._patterns.prefilter,  # the C lane where it is built
             )
         self._timestamps.set_reference(now)  # live: a year-less syslog stamp is not in the future
         lines = framer.feed(chunk.data, now)

@@ -38,6 +38,12 @@ class Snapshot:
     framers: dict[str, Framer] = field(default_factory=dict)
     checkpoints: dict[str, Checkpoint] = field(default_factory=dict)  # by Checkpoint.key
 
+    def rebind(self, patterns: PatternSet) -> None:
+        """Attach the packs after unpickling (the same packs: the state store checks)."""
+        self.core.rebind(patterns)
+        for framer in self.framers.values():
+            framer.rebind(patterns.prefilter)
+
 
 def fingerprint(patterns: PatternSet) -> str:
     """Changes whenever a signature's regex, signal or fields, or any rule, changes; the same
@@ -115,7 +121,7 @@ class StateStore:
         if stored_fingerprint != fingerprint(patterns):
             _log.warning("patterns changed since %s was written: keeping positions only", self.path)
             return Snapshot(core=Core(patterns), checkpoints=snapshot.checkpoints)
-        snapshot.core.rebind(patterns)
+        snapshot.rebind(patterns)
         return snapshot
 
     def save(self, snapshot: Snapshot, patterns: PatternSet) -> None:
