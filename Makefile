@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install demo test lint types check bench clean
 
-$(STAMP): pyproject.toml setup.py logscan/_native.c
+$(STAMP): pyproject.toml setup.py $(wildcard logscan/_native*.[ch])
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

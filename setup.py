@@ -1,7 +1,13 @@
-"""The optional C part of logscan (see logscan/_native.c). The project's metadata is in
+"""The optional C part of logscan (logscan/_native*.c). The project's metadata is in
 pyproject.toml; without a C compiler the build goes on without it and logscan runs in pure
 Python, with the same results."""
 
 from setuptools import Extension, setup
 
-setup(ext_modules=[Extension("logscan._native", ["logscan/_native.c"], optional=True)])
+SOURCES = ["logscan/_native.c", "logscan/_native_literals.c", "logscan/_native_lane.c"]
+
+setup(
+    ext_modules=[
+        Extension("logscan._native", SOURCES, depends=["logscan/_native.h"], optional=True)
+    ]
+)

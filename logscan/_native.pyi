@@ -1,4 +1,4 @@
-# The optional C module (logscan/_native.c); prefilter.py falls back to `re` without it.
+# The optional C module (logscan/_native*.c); prefilter.py falls back to `re` without it.
 
 from collections.abc import Callable
 from typing import Any

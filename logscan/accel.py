@@ -1,4 +1,4 @@
-"""logscan's optional C part, `logscan._native` (logscan/_native.c), or None where the
+"""logscan's optional C part, `logscan._native` (logscan/_native*.c), or None where the
 install had no C compiler. Each user keeps a pure-Python way to the same result."""
 
 from __future__ import annotations

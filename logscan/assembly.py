@@ -9,7 +9,7 @@ from logscan.tracebacks import OPEN
 
 MAX_RECORD_LINES = 200  # a joined record (a traceback) is capped at this many lines
 
-# A record held by the quick lane (see Framer._quick and the C lane in _native.c): number,
+# A record held by the quick lane (see Framer._quick and the C lane in _native_lane.c): number,
 # time, text, group, literals. A plain tuple, not a Draft: most records are held once, then
 # released.
 Held = tuple[int, float, str, str, frozenset[str]]

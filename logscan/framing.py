@@ -214,7 +214,7 @@ class Framer:
             start = end + 1
 
     def _native_lines(self, block: Block, now: float, out: list[Line]) -> None:
-        """`_lines` in C (logscan/_native.c): the block runs the quick lane on its lines and
+        """`_lines` in C (logscan/_native_lane.c): the block runs the quick lane on its lines and
         stops at each line it does not take, which is framed here; the same records."""
         tally, timestamps = self._tally, self._timestamps
         while True:

@@ -1,4 +1,4 @@
-"""The C literal scan (logscan/_native.c) gives exactly the hits of the `re` scan it replaces.
+"""The C literal scan (logscan/_native_literals.c) gives exactly the hits of the `re` scan it replaces.
 
 Where the module was not built (no C compiler), these tests skip: logscan then runs the `re`
 scan, which the other prefilter tests cover. CI builds it (.ci/run checks that it imports).
@@ -75,7 +75,7 @@ def test_bad_tables_are_refused() -> None:
 
 
 def test_the_c_lane_sets_every_field_of_line() -> None:
-    """new_line in _native.c makes a Line by setting these fields, in this order: a field
+    """new_line in _native_lane.c makes a Line by setting these fields, in this order: a field
     added to Line must be added there too."""
     assert [
         "source", "number", "text", "ts", "ts_inferred", "group", "truncated", "literals",

@@ -1,0 +1,56 @@
+/* logscan._native's shared declarations: the compiled literals, their hits, the two types.
+ * The literals: _native_literals.c; the quick lane (Block): _native_lane.c; the module:
+ * _native.c.
+ */
+#ifndef LOGSCAN_NATIVE_H
+#define LOGSCAN_NATIVE_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <string.h>
+
+typedef struct {
+    Py_ssize_t other;
+    Py_ssize_t size;
+} Overlap;
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *literals;        /* tuple of str, alternation order */
+    Py_ssize_t count;
+    const Py_UCS1 **text;      /* each literal's characters (borrowed from `literals`) */
+    Py_ssize_t *length;
+    Py_ssize_t *by_first;      /* literal indices grouped by first character, in order */
+    Py_ssize_t first_at[257];  /* by_first[first_at[c] : first_at[c + 1]] start with c */
+    unsigned char pair[8192];  /* bit (c0 << 8 | c1): a literal of 2+ starts with c0 c1 */
+    unsigned char single[256]; /* a literal is this one character */
+    Overlap *overlaps;         /* each literal's, in order */
+    Py_ssize_t *overlap_at;    /* overlaps[overlap_at[i] : overlap_at[i + 1]] are literal i's */
+    Py_ssize_t *rank;          /* each literal's place in str order (how Python sorts hits) */
+    PyObject *sets;            /* dict: bit mask of literal indices -> frozenset of literals */
+} Literals;
+
+/* One literal found: where it starts in the scanned text, and which. */
+typedef struct {
+    Py_ssize_t start;
+    Py_ssize_t literal;
+} Hit;
+
+typedef struct {
+    Hit *items;
+    Py_ssize_t size, capacity;
+} Hits;
+
+extern PyTypeObject LiteralsType;
+extern PyTypeObject BlockType;
+
+/* _native_literals.c */
+int scan_into(Literals *self, const Py_UCS1 *s, Py_ssize_t n, Hits *hits);
+PyObject *hit_tuple(Literals *self, Py_ssize_t start, Py_ssize_t literal);
+PyObject *longest_line(PyObject *module, PyObject *data);
+
+/* _native_lane.c */
+PyObject *Literals_block(Literals *self, PyObject *text);
+int lane_ready(void);
+
+#endif

@@ -1,0 +1,430 @@
+#include "_native.h"
+
+/* ---- Block: framing.py's quick lane over one block of lines ------------------------------
+ *
+ * Literals.block(text) scans a block of whole lines ("\n"-terminated, as Framer._lines has
+ * it) and returns a Block, or None when the text is not 1-byte. Block.run(...) then frames
+ * the block's lines in order, doing for each what Framer._quick does for the usual kubectl
+ * line, and stops at the first line it does not take: it returns that line and its hits for
+ * Python to frame (Framer._quick, else Framer._physical), and the caller runs the block on.
+ * It declines whenever Framer._quick might not take the line or might do something else, so
+ * the result is the same as Python's (tests/test_framing_lanes.py compares).
+ */
+
+#define MAX_GROUPS 256 /* framing.py's _MAX_GROUPS */
+
+typedef struct {
+    PyObject_HEAD
+    Literals *literals;
+    PyObject *text;
+    Hits hits;        /* sorted by (start, rank), as Python sorts (start, literal) */
+    Py_ssize_t at;    /* where the next line starts */
+    Py_ssize_t next;  /* the first hit not before it */
+} Block;
+
+static void
+Block_dealloc(Block *self)
+{
+    Py_XDECREF(self->literals);
+    Py_XDECREF(self->text);
+    PyMem_Free(self->hits.items);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+PyObject *
+Literals_block(Literals *self, PyObject *text)
+{
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "block() takes a str");
+        return NULL;
+    }
+    if (PyUnicode_KIND(text) != PyUnicode_1BYTE_KIND)
+        Py_RETURN_NONE;
+    Block *block = PyObject_New(Block, &BlockType);
+    if (block == NULL)
+        return NULL;
+    block->literals = (Literals *)Py_NewRef(self);
+    block->text = Py_NewRef(text);
+    block->hits.items = NULL;
+    block->hits.size = block->hits.capacity = 0;
+    block->at = block->next = 0;
+    if (scan_into(self, PyUnicode_1BYTE_DATA(text), PyUnicode_GET_LENGTH(text), &block->hits)) {
+        Py_DECREF(block);
+        return NULL;
+    }
+    /* Only the hits found inside a match can be out of order: insertion sort. */
+    Hit *items = block->hits.items;
+    for (Py_ssize_t k = 1; k < block->hits.size; k++) {
+        Hit hit = items[k];
+        Py_ssize_t j = k;
+        while (j > 0 && (items[j - 1].start > hit.start
+                         || (items[j - 1].start == hit.start
+                             && self->rank[items[j - 1].literal] > self->rank[hit.literal]))) {
+            items[j] = items[j - 1];
+            j--;
+        }
+        items[j] = hit;
+    }
+    return (PyObject *)block;
+}
+
+/* The frozenset of the literals of hits[from:to] (framing.py's _literals). */
+static PyObject *
+literal_set(Literals *self, const Hit *hits, Py_ssize_t from, Py_ssize_t to, PyObject *empty)
+{
+    if (from == to)
+        return Py_NewRef(empty);
+    unsigned long long mask = 0;
+    int cached = self->count <= 64;
+    if (cached) {
+        for (Py_ssize_t k = from; k < to; k++)
+            mask |= 1ULL << hits[k].literal;
+    }
+    PyObject *key = NULL;
+    if (cached) {
+        key = PyLong_FromUnsignedLongLong(mask);
+        if (key == NULL)
+            return NULL;
+        PyObject *known = PyDict_GetItemWithError(self->sets, key);
+        if (known != NULL) {
+            Py_DECREF(key);
+            return Py_NewRef(known);
+        }
+        if (PyErr_Occurred()) {
+            Py_DECREF(key);
+            return NULL;
+        }
+    }
+    PyObject *members = PyList_New(0);
+    PyObject *set = NULL;
+    if (members == NULL)
+        goto done;
+    for (Py_ssize_t k = from; k < to; k++)
+        if (PyList_Append(members, PyTuple_GET_ITEM(self->literals, hits[k].literal)) < 0)
+            goto done;
+    set = PyFrozenSet_New(members);
+    if (set != NULL && cached && PyDict_GET_SIZE(self->sets) < 4096
+        && PyDict_SetItem(self->sets, key, set) < 0)
+        Py_CLEAR(set);
+done:
+    Py_XDECREF(members);
+    Py_XDECREF(key);
+    return set;
+}
+
+/* The hits of the line text[start:end] as Python's list of (start - line start, literal). */
+static PyObject *
+line_hits(Literals *self, const Hit *hits, Py_ssize_t from, Py_ssize_t to, Py_ssize_t start)
+{
+    PyObject *list = PyList_New(to - from);
+    for (Py_ssize_t k = from; list != NULL && k < to; k++) {
+        PyObject *hit = hit_tuple(self, hits[k].start - start, hits[k].literal);
+        if (hit == NULL)
+            Py_CLEAR(list);
+        else
+            PyList_SET_ITEM(list, k - from, hit);
+    }
+    return list;
+}
+
+static int
+all_digits(const Py_UCS1 *s, Py_ssize_t n)
+{
+    for (Py_ssize_t k = 0; k < n; k++)
+        if (s[k] < '0' || s[k] > '9')
+            return 0;
+    return 1;
+}
+
+static const double POW10[10] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+
+/* The time of a kubectl stamp s[0:n] ("...Z"): TimestampParser.parse_rfc3339's fast path when
+ * its second is known (`seconds`, or the last one looked up), else the Python method.
+ * 1: *ts is the time; 0: not a time; -1: error. */
+typedef struct {
+    PyObject *seconds; /* TimestampParser's dict: "YYYY-MM-DDTHH:MM:SS" -> (utc, local) */
+    PyObject *parse;   /* TimestampParser.parse_rfc3339 */
+    Py_UCS1 key[19];
+    double utc;
+    int known;
+} Stamps;
+
+static int
+stamp_time(Stamps *stamps, PyObject *text, Py_ssize_t at, Py_ssize_t n, double *ts)
+{
+    const Py_UCS1 *s = PyUnicode_1BYTE_DATA(text) + at;
+    Py_ssize_t digits = n - 21; /* "YYYY-MM-DDTHH:MM:SS" "." digits "Z" */
+    if (digits >= 1 && digits <= 9 && s[19] == '.' && all_digits(s + 20, digits)) {
+        if (!(stamps->known && memcmp(stamps->key, s, 19) == 0)) {
+            PyObject *key = PyUnicode_Substring(text, at, at + 19);
+            if (key == NULL)
+                return -1;
+            PyObject *seconds = PyDict_GetItemWithError(stamps->seconds, key);
+            Py_DECREF(key);
+            if (seconds == NULL && PyErr_Occurred())
+                return -1;
+            if (seconds != NULL && PyTuple_Check(seconds) && PyTuple_GET_SIZE(seconds) == 2
+                && PyFloat_CheckExact(PyTuple_GET_ITEM(seconds, 0))) {
+                memcpy(stamps->key, s, 19);
+                stamps->utc = PyFloat_AS_DOUBLE(PyTuple_GET_ITEM(seconds, 0));
+                stamps->known = 1;
+            }
+        }
+        if (stamps->known && memcmp(stamps->key, s, 19) == 0) {
+            long long fraction = 0;
+            for (Py_ssize_t k = 0; k < digits; k++)
+                fraction = fraction * 10 + (s[20 + k] - '0');
+            /* int / int in Python: both exact in a double, so one correctly rounded division */
+            *ts = stamps->utc + (double)fraction / POW10[digits];
+            return 1;
+        }
+    }
+    PyObject *stamp = PyUnicode_Substring(text, at, at + n);
+    if (stamp == NULL)
+        return -1;
+    PyObject *found = PyObject_CallOneArg(stamps->parse, stamp);
+    Py_DECREF(stamp);
+    if (found == NULL)
+        return -1;
+    int result = 0;
+    if (found != Py_None) {
+        *ts = PyFloat_AsDouble(found);
+        result = (*ts == -1.0 && PyErr_Occurred()) ? -1 : 1;
+    }
+    Py_DECREF(found);
+    return result;
+}
+
+/* The names of Line's fields, in the order of a held tuple's parts (see new_line). */
+static PyObject *LINE_FIELDS[8];
+static const char *const LINE_FIELD_NAMES[8] = {
+    "source", "number", "text", "ts", "ts_inferred", "group", "truncated", "literals",
+};
+
+/* Framer._line for a held tuple (number, ts, text, group, literals) of `source`: a Line made
+ * as its dataclass __init__ makes it (every field set; Line has no __post_init__), without
+ * running that __init__, which costs more than the rest of framing a line. */
+static PyObject *
+new_line(PyTypeObject *type, PyObject *source, PyObject *held)
+{
+    PyObject *line = type->tp_alloc(type, 0);
+    if (line == NULL)
+        return NULL;
+    PyObject *values[8] = {
+        source, PyTuple_GET_ITEM(held, 0), PyTuple_GET_ITEM(held, 2), PyTuple_GET_ITEM(held, 1),
+        Py_False, PyTuple_GET_ITEM(held, 3), Py_False, PyTuple_GET_ITEM(held, 4),
+    };
+    for (int k = 0; k < 8; k++) {
+        if (PyObject_GenericSetAttr(line, LINE_FIELDS[k], values[k]) < 0) {
+            Py_DECREF(line);
+            return NULL;
+        }
+    }
+    return line;
+}
+
+static PyObject *
+Block_run(Block *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    /* pending, partials, number, last_ts, tally, seconds, parse, Line, source, out, group,
+     * empty */
+    if (nargs != 12) {
+        PyErr_SetString(PyExc_TypeError, "run() takes 12 arguments");
+        return NULL;
+    }
+    PyObject *pending = args[0], *partials = args[1];
+    long long number = PyLong_AsLongLong(args[2]);
+    if (number == -1 && PyErr_Occurred())
+        return NULL;
+    PyObject *last_ts = Py_NewRef(args[3]);
+    int tally = PyObject_IsTrue(args[4]);
+    Stamps stamps = {args[5], args[6], {0}, 0.0, 0};
+    PyObject *line_type = args[7], *source = args[8], *out = args[9], *group = args[10];
+    PyObject *empty = args[11];
+    if (!PyDict_Check(pending) || !PyDict_Check(partials) || !PyDict_Check(stamps.seconds)
+        || !PyType_Check(line_type) || !PyList_Check(out)) {
+        Py_DECREF(last_ts);
+        PyErr_SetString(PyExc_TypeError, "run(): pending, partials, seconds, Line or out");
+        return NULL;
+    }
+    Literals *literals = self->literals;
+    PyObject *text = self->text;
+    const Py_UCS1 *s = PyUnicode_1BYTE_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    const Hit *hits = self->hits.items;
+    Py_ssize_t nhits = self->hits.size;
+    long long counted = 0;
+    double earliest = Py_HUGE_VAL, latest = -Py_HUGE_VAL;
+    double stamp_last = 0.0;
+    int stamped = 0;
+    PyObject *declined = NULL;
+    PyObject *key = NULL;
+
+    while (self->at < n) {
+        Py_ssize_t start = self->at;
+        const Py_UCS1 *line = s + start;
+        const Py_UCS1 *newline = memchr(line, '\n', (size_t)(n - start));
+        Py_ssize_t length = newline ? newline - line : n - start;
+        Py_ssize_t from = self->next, to = from;
+        while (to < nhits && hits[to].start < start + length)
+            to++;
+        self->at = start + length + 1;
+        self->next = to;
+
+        /* Framer._quick's checks, in its order; any doubt declines the line. */
+        const Py_UCS1 *close = length >= 5 && memcmp(line, "[pod/", 5) == 0
+                                   ? memchr(line, ']', (size_t)length) : NULL;
+        Py_ssize_t c = close ? close - line : -1;
+        const Py_UCS1 *space = NULL;
+        if (c >= 0 && c + 2 <= length && line[c + 1] == ' ')
+            space = memchr(line + c + 2, ' ', (size_t)(length - c - 2));
+        Py_ssize_t sp = space ? space - line : -1;
+        int quick = sp >= 0 && sp + 1 < length && line[length - 1] != ':' && sp > c + 2
+                    && line[sp - 1] == 'Z' && PyDict_GET_SIZE(partials) == 0;
+        PyObject *held = NULL;
+        if (quick) {
+            key = PyUnicode_Substring(text, start, start + c + 1);
+            if (key == NULL)
+                goto error;
+            held = Py_XNewRef(PyDict_GetItemWithError(pending, key));
+            if (held == NULL && PyErr_Occurred())
+                goto error;
+            if (held == NULL)
+                quick = PyDict_GET_SIZE(pending) < MAX_GROUPS;
+            else {
+                Py_UCS1 head = line[sp + 1];
+                quick = head != ' ' && head != '\t' && head != 'T' && PyTuple_CheckExact(held)
+                        && PyTuple_GET_SIZE(held) == 5;
+            }
+        }
+        double ts = 0.0;
+        if (quick) {
+            int timed = stamp_time(&stamps, text, start + c + 2, sp - c - 2, &ts);
+            if (timed < 0) {
+                Py_XDECREF(held);
+                goto error;
+            }
+            quick = timed;
+        }
+        if (!quick) {
+            Py_XDECREF(held);
+            Py_CLEAR(key);
+            PyObject *string = PyUnicode_Substring(text, start, start + length);
+            if (string == NULL)
+                goto error;
+            PyObject *mine = line_hits(literals, hits, from, to, start);
+            if (mine == NULL) {
+                Py_DECREF(string);
+                goto error;
+            }
+            declined = PyTuple_Pack(2, string, mine);
+            Py_DECREF(string);
+            Py_DECREF(mine);
+            if (declined == NULL)
+                goto error;
+            break;
+        }
+        stamp_last = ts;
+        stamped = 1;
+        number++;
+        if (held != NULL) {
+            if (PyDict_DelItem(pending, key) < 0) {
+                Py_DECREF(held);
+                goto error;
+            }
+            PyObject *found = PyTuple_GET_ITEM(held, 4);
+            PyObject *when = PyTuple_GET_ITEM(held, 1);
+            if (tally && PyAnySet_Check(found) && PySet_GET_SIZE(found) == 0
+                && PyFloat_Check(when)) {
+                double at = PyFloat_AS_DOUBLE(when);
+                counted++;
+                earliest = at < earliest ? at : earliest;
+                latest = at > latest ? at : latest;
+            }
+            else {
+                PyObject *made = new_line((PyTypeObject *)line_type, source, held);
+                int failed = made == NULL || PyList_Append(out, made) < 0;
+                Py_XDECREF(made);
+                if (failed) {
+                    Py_DECREF(held);
+                    goto error;
+                }
+            }
+            Py_DECREF(held);
+        }
+        PyObject *ts_object = PyFloat_FromDouble(ts);
+        if (ts_object == NULL)
+            goto error;
+        Py_SETREF(last_ts, Py_NewRef(ts_object));
+        /* the group: the pod, "[pod/" up to the next "/" (or the "]"), else the default */
+        const Py_UCS1 *slash = memchr(line + 5, '/', (size_t)(c - 5));
+        Py_ssize_t end = slash ? slash - line : c;
+        PyObject *record_group = end > 5 ? PyUnicode_Substring(text, start + 5, start + end)
+                                         : Py_NewRef(group);
+        Py_ssize_t own = from; /* the hits in the message */
+        while (own < to && hits[own].start < start + sp + 1)
+            own++;
+        PyObject *found = literal_set(literals, hits, own, to, empty);
+        PyObject *message = PyUnicode_Substring(text, start + sp + 1, start + length);
+        PyObject *number_object = PyLong_FromLongLong(number);
+        PyObject *record = NULL;
+        if (record_group && found && message && number_object)
+            record = PyTuple_Pack(5, number_object, ts_object, message, record_group, found);
+        Py_DECREF(ts_object);
+        Py_XDECREF(record_group);
+        Py_XDECREF(found);
+        Py_XDECREF(message);
+        Py_XDECREF(number_object);
+        if (record == NULL)
+            goto error;
+        int failed = PyDict_SetItem(pending, key, record);
+        Py_DECREF(record);
+        Py_CLEAR(key);
+        if (failed < 0)
+            goto error;
+    }
+    PyObject *stamp = stamped ? PyFloat_FromDouble(stamp_last) : Py_NewRef(Py_None);
+    if (stamp == NULL)
+        goto error;
+    PyObject *result = Py_BuildValue("(LNNLddN)", number, last_ts, stamp, counted, earliest,
+                                     latest, declined ? declined : Py_NewRef(Py_None));
+    return result;
+error:
+    Py_XDECREF(key);
+    Py_XDECREF(last_ts);
+    Py_XDECREF(declined);
+    return NULL;
+}
+
+static PyMethodDef Block_methods[] = {
+    {"run", (PyCFunction)(void (*)(void))Block_run, METH_FASTCALL,
+     "run(pending, partials, number, last_ts, tally, seconds, parse, Line, source, out, group, "
+     "empty) -> (number, last_ts, stamp, counted, earliest, latest, declined)"},
+    {NULL, NULL, 0, NULL},
+};
+
+PyTypeObject BlockType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "logscan._native.Block",
+    .tp_doc = PyDoc_STR("A block of lines being framed by the quick lane (see Literals.block)."),
+    .tp_basicsize = sizeof(Block),
+    .tp_itemsize = 0,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_dealloc = (destructor)Block_dealloc,
+    .tp_methods = Block_methods,
+};
+
+/* The Block type and the names new_line sets, once per process. */
+int
+lane_ready(void)
+{
+    if (PyType_Ready(&BlockType) < 0)
+        return -1;
+    for (int k = 0; k < 8; k++) {
+        if (LINE_FIELDS[k] == NULL)
+            LINE_FIELDS[k] = PyUnicode_InternFromString(LINE_FIELD_NAMES[k]);
+        if (LINE_FIELDS[k] == NULL)
+            return -1;
+    }
+    return 0;
+}
