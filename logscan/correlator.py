@@ -8,10 +8,9 @@ its count doubles, and resolved once the rule has not held for `resolve_after`.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 from logscan.incident import OpenIncident
 from logscan.model import (
@@ -22,16 +21,12 @@ from logscan.model import (
     Line,
     Match,
     Severity,
-    field_of,
 )
+from logscan.plans import BY_GROUP, Plans
 from logscan.rules import Role, Rule, RuleType
 from logscan.window import CountWindow, RatioWindow, cause_of
 
 _NEVER = float("-inf")
-_PLAN_CACHE = 65536
-_RECENT_CACHE = 4096  # plans by a match's whole fields (pids and paths vary: kept small)
-_BY_GROUP = ("group",)
-_CACHES = ("_plans", "_recent")
 
 
 @dataclass(slots=True)
@@ -47,41 +42,23 @@ class _Track:
     incident: OpenIncident | None = None
 
 
-class _Plan(NamedTuple):
-    """What a match of one signal with some field values does: the rules it affects and its
-    role in each; `quiet` when every role is quiet and the rule groups by record group."""
-
-    entries: tuple[tuple[Rule, Role], ...]
-    quiet: bool
-
-
 class Correlator:
     """Turns matches into incident events, in event time."""
 
     def __init__(self, rules: Sequence[Rule]) -> None:
         self._rules = tuple(rules)
-        self._by_signal: defaultdict[str, list[Rule]] = defaultdict(list)
-        for rule in self._rules:
-            for signal in sorted(rule.signals):
-                self._by_signal[signal].append(rule)
+        self._plans = Plans(self._rules)
         self._tracks: dict[tuple[str, str], _Track] = {}
         self._open: dict[tuple[str, str], _Track] = {}  # the tracks with an open incident
-        # What a match does to each rule depends only on its signal and the values of the
-        # fields the rules look at: worked out once per combination (see Rule.role).
-        self._fields = {
-            signal: tuple(sorted({name for rule in rules for name in rule.fields}))
-            for signal, rules in self._by_signal.items()
-        }
-        self._plans: dict[tuple[str, ...], _Plan] = {}
-        self._recent: dict[tuple[str, Fields], _Plan] = {}
         self._watermark = _NEVER
 
     def __getstate__(self) -> dict[str, object]:
-        """A state snapshot leaves out the plan caches, which are rebuilt as matches come."""
-        return {name: value for name, value in vars(self).items() if name not in _CACHES}
+        """A state snapshot leaves out the plans, which are worked out again as matches come."""
+        return {name: value for name, value in vars(self).items() if name != "_plans"}
 
     def __setstate__(self, state: dict[str, object]) -> None:
-        vars(self).update(state, _plans={}, _recent={})
+        vars(self).update(state)
+        self._plans = Plans(self._rules)
 
     @property
     def watermark(self) -> float:
@@ -102,7 +79,7 @@ class Correlator:
     ) -> list[IncidentEvent]:
         """`observe` for a match given by its parts: the Match is built only when a rule may
         keep it (as evidence, or for a field it groups by); most requests need none."""
-        plan = self._plan(signal, fields)
+        plan = self._plans.of(signal, fields)
         if match is None and not plan.quiet:
             match = Match(signature=signature, signal=signal, fields=fields, line=line)
         events = self.advance(line.ts) if line.ts > self._watermark else []
@@ -114,29 +91,6 @@ class Correlator:
             if event := self._feed(rule, role, key, track, line.ts, match=match):
                 events.append(event)
         return events
-
-    def _plan(self, signal: str, fields: Fields) -> _Plan:
-        """The rules a match affects, with what it does to each (a 200 is nothing to the
-        error-burst rule). Looked up by the match's fields first: they recur."""
-        plan = self._recent.get((signal, fields))
-        if plan is None:
-            plan = self._plan_of_values(signal, fields)
-            if len(self._recent) < _RECENT_CACHE:
-                self._recent[(signal, fields)] = plan
-        return plan
-
-    def _plan_of_values(self, signal: str, fields: Fields) -> _Plan:
-        """The plan by the values of the fields the rules look at (see Rule.role)."""
-        key = (signal, *(field_of(fields, name) for name in self._fields.get(signal, ())))
-        plan = self._plans.get(key)
-        if plan is None:
-            roles = ((rule, rule.role(signal, fields)) for rule in self._by_signal.get(signal, ()))
-            entries = tuple((rule, role) for rule, role in roles if role.affects)
-            quiet = all(role.quiet and rule.group_by == _BY_GROUP for rule, role in entries)
-            plan = _Plan(entries, quiet)
-            if len(self._plans) < _PLAN_CACHE:  # paths can vary without end
-                self._plans[key] = plan
-        return plan
 
     def advance(self, now: float) -> list[IncidentEvent]:
         """Move event time to `now` (never backwards); resolve incidents that went quiet."""
@@ -299,7 +253,7 @@ def _new_window(rule: Rule) -> CountWindow | RatioWindow:
 
 
 def _group_key(rule: Rule, line: Line, match: Match | None) -> str:
-    if rule.group_by == _BY_GROUP:
+    if rule.group_by == BY_GROUP:
         return line.group or line.source
     parts = [
         (line.group or line.source) if name == "group" else _needed(match).field(name)
