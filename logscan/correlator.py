@@ -116,6 +116,8 @@ class Correlator:
     ) -> IncidentEvent | None:
         """What one match at `ts` does to one track. `match` is None only for a quiet role
         (Role.quiet), which needs nothing of it."""
+        if match is None:
+            return self._feed_quiet(rule, role, key, track, ts)
         self._note_context(rule, role, track, ts, match)
         if ts < self._watermark - rule.window:
             return None  # too late to count: its window has already passed
@@ -130,6 +132,28 @@ class Correlator:
         if severity is None:
             return None
         return self._open_or_update(rule, key, track, ts, severity)
+
+    def _feed_quiet(
+        self, rule: Rule, role: Role, key: str, track: _Track, ts: float
+    ) -> IncidentEvent | None:
+        """`_feed` for a quiet role, most requests: _note_context, _count and _count_ratio
+        reduced to what such a role does (the correlator tests compare the two)."""
+        if role.until:
+            track.last_anchor = _NEVER  # the service answered: it is no longer starting
+        if ts < self._watermark - rule.window:
+            return None
+        window = track.window
+        window.prune(self._watermark)
+        if (
+            not role.denominator or not isinstance(window, RatioWindow)
+            or self._suppressed(rule, track, ts)
+        ):  # fmt: skip
+            return None
+        window.add_request(ts)
+        if window.totals()[0] < rule.min_count:
+            return None  # the rule cannot hold (the common case)
+        severity = self._severity(rule, track)
+        return None if severity is None else self._open_or_update(rule, key, track, ts, severity)
 
     def _note_context(
         self, rule: Rule, role: Role, track: _Track, ts: float, match: Match | None

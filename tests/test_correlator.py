@@ -345,31 +345,33 @@ class TestContainerDeaths:
 
 
 # Matches given by their parts, as `scan` gives them: requests of every kind the rules tell
-# apart (plain, rejected, probes, server errors), service starts and worker deaths, in two
-# groups, with times that go back now and then.
-_SIGNAL = st.sampled_from(["request"] * 6 + ["service_start", "overloaded", "worker_death"])
-_STATUS = st.sampled_from(["200", "200", "200", "201", "429", "503", "504", "500"])
-_PATH = st.sampled_from(["/predict", "/predict", "/readyz", "/metrics"])
+# apart (plain, rejected, probes, server errors), service starts and worker deaths, mostly in
+# one group and close together (so windows fill and rules hold), with times that go back now
+# and then.
+_SIGNAL = st.sampled_from(["request"] * 8 + ["service_start", "overloaded", "worker_death"])
+_STATUS = st.sampled_from(["200", "200", "200", "201", "429", "503", "503", "504", "500"])
+_PATH = st.sampled_from(["/predict", "/predict", "/predict", "/readyz", "/metrics"])
+_STEP = st.sampled_from([0.0, 0.1, 0.5, 1.0, 1.0, 2.0, 30.0, 90.0, 200.0, -1.0])
 
 
 @st.composite
 def _matches(draw: st.DrawFn) -> list[Match]:
     matches, ts = [], 1_700_000_000.0
-    for number in range(draw(st.integers(min_value=0, max_value=120))):
-        ts += draw(st.sampled_from([0.0, 0.3, 1.0, 4.0, 40.0, 200.0, -2.0]))
+    for number in range(draw(st.integers(min_value=0, max_value=250))):
+        ts += draw(_STEP)
         signal = draw(_SIGNAL)
         fields: tuple[tuple[str, str], ...] = ()
         if signal == "request":
             fields = (("method", "POST"), ("path", draw(_PATH)), ("status", draw(_STATUS)))
         elif signal == "worker_death":
             fields = (("cause", "timeout"), ("pid", str(draw(st.integers(1, 6)))))
-        group = draw(st.sampled_from(["a", "b"]))
+        group = draw(st.sampled_from(["a", "a", "a", "b"]))
         line = Line(source="s", number=number, text=f"{signal} {fields}", ts=ts, group=group)
         matches.append(Match(signature=f"x.{signal}", signal=signal, fields=fields, line=line))
     return matches
 
 
-@settings(max_examples=300)
+@settings(max_examples=500)
 @given(_matches())
 def test_matches_given_by_their_parts_give_the_same_events(
     pack: PatternSet, matches: list[Match]
