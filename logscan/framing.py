@@ -118,7 +118,8 @@ class Framer:
             setattr(self, name, value)
 
     def rebind(self, prefilter: Prefilter[Any] | None) -> None:
-        """Give a restored framer its prefilter again (the packs' own, as when it was made)."""
+        """Set the prefilter: when the framer is made, and after a restore (a framer's
+        state leaves it out); none for packs with a multi-line literal."""
         self._prefilter = None if prefilter is None or prefilter.multiline else prefilter
 
     @property
@@ -172,20 +173,19 @@ class Framer:
             return
         prefilter = self._prefilter
         native = prefilter.native if self._quick_lane else None
-        block = native.block(text) if native is not None else None
+        if native is None:
+            self._scanned_lines(prefilter, text, now, out)
+            return
+        block = native.block(text)  # None when a character is above U+00FF: the C lane's limit
         if block is not None:
             self._native_lines(block, now, out)
-        elif native is None:
-            self._scanned_lines(prefilter, text, now, out)
-        else:
-            # The C lane takes 1-byte text (up to U+00FF): a line with a wider character
-            # goes to the Python lane, and the lines around it stay in C.
-            for piece, wide in _by_width(text):
-                block = None if wide else native.block(piece)
-                if block is None:
-                    self._scanned_lines(prefilter, piece, now, out)
-                else:
-                    self._native_lines(block, now, out)
+            return
+        for piece, wide in _by_width(text):  # those lines to Python, the rest to C
+            block = None if wide else native.block(piece)
+            if block is None:
+                self._scanned_lines(prefilter, piece, now, out)
+            else:
+                self._native_lines(block, now, out)
 
     def _scanned_lines(
         self, prefilter: Prefilter[Any], text: str, now: float, out: list[Line]

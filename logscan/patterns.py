@@ -85,8 +85,10 @@ class Signature:
                 )
             else:
                 captured = tuple(zip(names, values, strict=True))
+            made = self.fields + captured
             if len(self._made) < _MADE_CACHE:
-                self._made[values] = self.fields + captured
+                self._made[values] = made
+            return made
         return self.fields + captured
 
 

@@ -112,7 +112,6 @@ class RatioWindow:
             self._views[index] += 1
         if numerator:
             self._rejected = max(self._views)
-        if numerator:
             self.evidence.append(match)
 
     def add_request(self, ts: float) -> None:

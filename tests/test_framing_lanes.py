@@ -56,7 +56,7 @@ MESSAGES = [
     "stdout P a CRI piece of HTTP/",  # with no envelope before it, a CRI line
     "stdout F its end",
     "café HTTP/ Latin-1",  # 1-byte text above ASCII: the C lane takes it
-    "ошибка HTTP/",  # wider text: the block goes to the Python lane
+    "ошибка HTTP/",  # wider text: this line goes to the Python lane
 ]
 PREFIXES = ["[pod/a-1/c] ", "[pod/a-1/d] ", "[pod/b-2/c] ", "", "[pod/x] ", "[pod/a-1/c]"]
 STAMPS = [
@@ -140,7 +140,7 @@ def test_more_containers_than_can_be_held_release_the_oldest_in_order() -> None:
 
 
 def vars_of(record: object) -> object:
-    """A held record as comparable values (a _Record has no __eq__)."""
+    """A held record as comparable values (a Draft has no __eq__)."""
     if isinstance(record, tuple):
         return record
     return {name: getattr(record, name) for name in record.__slots__}  # type: ignore[attr-defined]
