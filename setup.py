@@ -4,7 +4,12 @@ Python, with the same results."""
 
 from setuptools import Extension, setup
 
-SOURCES = ["logscan/_native.c", "logscan/_native_literals.c", "logscan/_native_lane.c"]
+SOURCES = [
+    "logscan/_native.c",
+    "logscan/_native_literals.c",
+    "logscan/_native_lane.c",
+    "logscan/_native_access.c",
+]
 
 setup(
     ext_modules=[

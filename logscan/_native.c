@@ -1,12 +1,14 @@
 /* logscan._native: logscan's optional C part (see prefilter.py and framing.py); pure Python
  * does the same where it is not built. The literal scan is in _native_literals.c, the
- * framer's quick lane in _native_lane.c.
+ * framer's quick lane in _native_lane.c, the access line's matcher in _native_access.c.
  */
 #include "_native.h"
 
 static PyMethodDef module_methods[] = {
     {"longest_line", (PyCFunction)longest_line, METH_O,
      "longest_line(data) -> the length of the longest line, as max(map(len, data.split(b'\\n')))"},
+    {"match_access", (PyCFunction)(void (*)(void))match_access, METH_FASTCALL,
+     "match_access(text, ends) -> (method, path, status) of the access regex's match, or None"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -1,6 +1,6 @@
 /* logscan._native's shared declarations: the compiled literals, their hits, the two types.
- * The literals: _native_literals.c; the quick lane (Block): _native_lane.c; the module:
- * _native.c.
+ * The literals: _native_literals.c; the quick lane (Block): _native_lane.c; the access line's
+ * matcher: _native_access.c; the module: _native.c.
  */
 #ifndef LOGSCAN_NATIVE_H
 #define LOGSCAN_NATIVE_H
@@ -48,6 +48,12 @@ extern PyTypeObject BlockType;
 int scan_into(Literals *self, const Py_UCS1 *s, Py_ssize_t n, Hits *hits);
 PyObject *hit_tuple(Literals *self, Py_ssize_t start, Py_ssize_t literal);
 PyObject *longest_line(PyObject *module, PyObject *data);
+
+/* _native_access.c */
+int access_match(const Py_UCS1 *s, Py_ssize_t n, const unsigned char *ends, Py_ssize_t spans[6]);
+PyObject *access_values(PyObject *text, const unsigned char *ends);
+const unsigned char *access_ends(PyObject *ends);
+PyObject *match_access(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 
 /* _native_lane.c */
 PyObject *Literals_block(Literals *self, PyObject *text);

@@ -25,9 +25,11 @@ class Block:
         out: list[Any],
         group: str,
         empty: frozenset[str],
+        access: tuple[str, bytes] | None,
         /,
     ) -> tuple[
         int, float | None, float | None, int, float, float, tuple[str, list[tuple[int, str]]] | None
     ]: ...
 
 def longest_line(data: bytes) -> int: ...
+def match_access(text: str, ends: bytes) -> tuple[str, str, str] | None: ...

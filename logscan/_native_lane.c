@@ -8,7 +8,9 @@
  * line, and stops at the first line it does not take: it returns that line and its hits for
  * Python to frame (Framer._quick, else Framer._physical), and the caller runs the block on.
  * It declines whenever Framer._quick might not take the line or might do something else, so
- * the result is the same as Python's (tests/test_framing_lanes.py compares).
+ * the result is the same as Python's (tests/test_framing_lanes.py compares). Given access.py's
+ * `access`, a record it releases that the access regex matches goes out as a request tuple
+ * instead of its Line (new_record; tests/test_access.py compares).
  */
 
 #define MAX_GROUPS 256 /* framing.py's _MAX_GROUPS */
@@ -223,14 +225,59 @@ new_line(PyTypeObject *type, PyObject *source, PyObject *held)
     return line;
 }
 
+/* What a released held tuple becomes: a request tuple (source, number, ts, text, group,
+ * (method, path, status)) when its only literal is the access signature's and the access
+ * regex matches its text (access.py's Request), else its Line. */
+static PyObject *
+new_record(PyTypeObject *type, PyObject *source, PyObject *held, PyObject *access_literal,
+           const unsigned char *ends)
+{
+    PyObject *found = PyTuple_GET_ITEM(held, 4), *text = PyTuple_GET_ITEM(held, 2);
+    if (access_literal != NULL && PyFrozenSet_CheckExact(found) && PySet_GET_SIZE(found) == 1
+        && PyUnicode_Check(text) && PyUnicode_KIND(text) == PyUnicode_1BYTE_KIND) {
+        int contains = PySet_Contains(found, access_literal);
+        if (contains < 0)
+            return NULL;
+        if (contains) {
+            PyObject *values = access_values(text, ends);
+            if (values == NULL)
+                return NULL;
+            if (values != Py_None) {
+                PyObject *request = PyTuple_Pack(6, source, PyTuple_GET_ITEM(held, 0),
+                                                 PyTuple_GET_ITEM(held, 1), text,
+                                                 PyTuple_GET_ITEM(held, 3), values);
+                Py_DECREF(values);
+                return request;
+            }
+            Py_DECREF(values);
+        }
+    }
+    return new_line(type, source, held);
+}
+
 static PyObject *
 Block_run(Block *self, PyObject *const *args, Py_ssize_t nargs)
 {
     /* pending, partials, number, last_ts, tally, seconds, parse, Line, source, out, group,
-     * empty */
-    if (nargs != 12) {
-        PyErr_SetString(PyExc_TypeError, "run() takes 12 arguments");
+     * empty, access */
+    if (nargs != 13) {
+        PyErr_SetString(PyExc_TypeError, "run() takes 13 arguments");
         return NULL;
+    }
+    /* access: None, or (literal, ends): a record whose only literal is `literal` and whose
+     * text the access regex matches goes out as a request tuple (see new_record). */
+    PyObject *access_literal = NULL;
+    const unsigned char *ends = NULL;
+    if (args[12] != Py_None) {
+        if (!PyTuple_Check(args[12]) || PyTuple_GET_SIZE(args[12]) != 2
+            || !PyUnicode_Check(PyTuple_GET_ITEM(args[12], 0))) {
+            PyErr_SetString(PyExc_TypeError, "run(): access is None or (literal, ends)");
+            return NULL;
+        }
+        access_literal = PyTuple_GET_ITEM(args[12], 0);
+        ends = access_ends(PyTuple_GET_ITEM(args[12], 1));
+        if (ends == NULL)
+            return NULL;
     }
     PyObject *pending = args[0], *partials = args[1];
     long long number = PyLong_AsLongLong(args[2]);
@@ -342,7 +389,8 @@ Block_run(Block *self, PyObject *const *args, Py_ssize_t nargs)
                 latest = at > latest ? at : latest;
             }
             else {
-                PyObject *made = new_line((PyTypeObject *)line_type, source, held);
+                PyObject *made = new_record((PyTypeObject *)line_type, source, held,
+                                            access_literal, ends);
                 int failed = made == NULL || PyList_Append(out, made) < 0;
                 Py_XDECREF(made);
                 if (failed) {
@@ -399,7 +447,7 @@ error:
 static PyMethodDef Block_methods[] = {
     {"run", (PyCFunction)(void (*)(void))Block_run, METH_FASTCALL,
      "run(pending, partials, number, last_ts, tally, seconds, parse, Line, source, out, group, "
-     "empty) -> (number, last_ts, stamp, counted, earliest, latest, declined)"},
+     "empty, access) -> (number, last_ts, stamp, counted, earliest, latest, declined)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -22,7 +22,7 @@ from logscan.model import (
     Match,
     Severity,
 )
-from logscan.plans import BY_GROUP, Plans
+from logscan.plans import BY_GROUP, Plan, Plans
 from logscan.rules import Role, Rule, RuleType
 from logscan.window import CountWindow, RatioWindow, cause_of
 
@@ -80,7 +80,9 @@ class Correlator:
         """`observe` for a match given by its parts: the Match is built only when a rule may
         keep it (as evidence, or for a field it groups by); most requests need none."""
         plan = self._plans.of(signal, fields)
-        if match is None and not plan.quiet:
+        if match is None:
+            if plan.quiet:
+                return self.observe_quiet(plan, line.ts, line.group or line.source)
             match = Match(signature=signature, signal=signal, fields=fields, line=line)
         events = self.advance(line.ts) if line.ts > self._watermark else []
         for rule, role in plan.entries:
@@ -89,6 +91,22 @@ class Correlator:
             if track is None:
                 track = self._tracks[(rule.kind, key)] = _Track(rule, _new_window(rule))
             if event := self._feed(rule, role, key, track, line.ts, match=match):
+                events.append(event)
+        return events
+
+    def plan(self, signal: str, fields: Fields) -> Plan:
+        """What a match of `signal` with `fields` does to the rules (see plans.py)."""
+        return self._plans.of(signal, fields)
+
+    def observe_quiet(self, plan: Plan, ts: float, key: str) -> list[IncidentEvent]:
+        """`observe_fields` for a match whose plan is quiet, at `ts` in group `key`: all it
+        needs of the match (Core.process weighs requests from the C lane with it)."""
+        events = self.advance(ts) if ts > self._watermark else []
+        for rule, role in plan.entries:
+            track = self._tracks.get((rule.kind, key))
+            if track is None:
+                track = self._tracks[(rule.kind, key)] = _Track(rule, _new_window(rule))
+            if event := self._feed_quiet(rule, role, key, track, ts):
                 events.append(event)
         return events
 
@@ -112,12 +130,10 @@ class Correlator:
         return events
 
     def _feed(
-        self, rule: Rule, role: Role, key: str, track: _Track, ts: float, *, match: Match | None
+        self, rule: Rule, role: Role, key: str, track: _Track, ts: float, *, match: Match
     ) -> IncidentEvent | None:
-        """What one match at `ts` does to one track. `match` is None only for a quiet role
-        (Role.quiet), which needs nothing of it."""
-        if match is None:
-            return self._feed_quiet(rule, role, key, track, ts)
+        """What one match at `ts` does to one track: the reference that _feed_quiet, for a
+        quiet role, must agree with (the correlator tests compare the two)."""
         self._note_context(rule, role, track, ts, match)
         if ts < self._watermark - rule.window:
             return None  # too late to count: its window has already passed
@@ -155,9 +171,7 @@ class Correlator:
         severity = self._severity(rule, track)
         return None if severity is None else self._open_or_update(rule, key, track, ts, severity)
 
-    def _note_context(
-        self, rule: Rule, role: Role, track: _Track, ts: float, match: Match | None
-    ) -> None:
+    def _note_context(self, rule: Rule, role: Role, track: _Track, ts: float, match: Match) -> None:
         """Record the signals that change how others count: reloads, start-ups, boots."""
         if role.unless:
             track.last_unless = max(track.last_unless, ts)
@@ -170,7 +184,7 @@ class Correlator:
             # stamps a replacement often shares its second with the death it replaces.
             track.window.prune(self._watermark)
             if _window_count(track) or track.incident is not None:
-                track.replacements[_needed(match).field(rule.distinct)] = ts
+                track.replacements[match.field(rule.distinct)] = ts
             horizon = self._watermark - rule.window
             for worker in [w for w, at in track.replacements.items() if at < horizon]:
                 del track.replacements[worker]
@@ -182,11 +196,10 @@ class Correlator:
 
     def _count(
         self, rule: Rule, role: Role, track: _Track, window: CountWindow, *, ts: float,
-        match: Match | None,
+        match: Match,
     ) -> bool:  # fmt: skip
         if not role.selected or self._suppressed(rule, track, ts):
             return False
-        match = _needed(match)
         if rule.distinct:
             key: object = match.field(rule.distinct) or None
         else:
@@ -204,7 +217,7 @@ class Correlator:
 
     def _count_ratio(
         self, rule: Rule, role: Role, track: _Track, window: RatioWindow, *, ts: float,
-        match: Match | None,
+        match: Match,
     ) -> bool:  # fmt: skip
         if self._suppressed(rule, track, ts):
             return False
@@ -213,7 +226,6 @@ class Correlator:
             if denominator:
                 window.add_request(ts)
             return denominator
-        match = _needed(match)
         window.add(match, numerator, denominator)
         incident = track.incident
         if incident is not None:
@@ -276,21 +288,14 @@ def _new_window(rule: Rule) -> CountWindow | RatioWindow:
     return RatioWindow(rule) if rule.type is RuleType.RATIO else CountWindow(rule)
 
 
-def _group_key(rule: Rule, line: Line, match: Match | None) -> str:
+def _group_key(rule: Rule, line: Line, match: Match) -> str:
     if rule.group_by == BY_GROUP:
         return line.group or line.source
     parts = [
-        (line.group or line.source) if name == "group" else _needed(match).field(name)
+        (line.group or line.source) if name == "group" else match.field(name)
         for name in rule.group_by
     ]
     return "/".join(parts)
-
-
-def _needed(match: Match | None) -> Match:
-    """The match a non-quiet role is always given (see Correlator.observe_fields)."""
-    if match is None:
-        raise AssertionError("a quiet plan went where a Match is needed")
-    return match
 
 
 def _open(key: str, track: _Track, severity: Severity) -> OpenIncident:

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from logscan.accel import native
+from logscan.access import Access, Request
 from logscan.assembly import Draft, Held, Tally
 from logscan.envelopes import ANSI_CSI, InputFormat, Unwrappers
 from logscan.model import Line
@@ -44,8 +45,9 @@ class Framer:
     """
 
     __slots__ = (
-        "_buffer", "_discarding", "_group", "_last_ts", "_max_line", "_number", "_partials",
-        "_pending", "_prefilter", "_quick_lane", "_source", "_tally", "_timestamps", "_unwrap",
+        "_access", "_buffer", "_discarding", "_group", "_last_ts", "_max_line", "_number",
+        "_partials", "_pending", "_prefilter", "_quick_lane", "_source", "_tally", "_timestamps",
+        "_unwrap",
     )  # fmt: skip
 
     def __init__(
@@ -58,13 +60,16 @@ class Framer:
         group: str = "",
         prefilter: Prefilter[Any] | None = None,
         tally: Tally | None = None,
+        access: Access | None = None,
     ) -> None:
         """`group` is given to records whose envelope names none (plain lines). With a
         `prefilter`, each block of lines is scanned for the packs' literals at once and
         records carry the literals they contain (Line.literals). With a `tally` too, a record
-        that contains none is counted there instead of emitted: no signature can match it."""
+        that contains none is counted there instead of emitted: no signature can match it.
+        With the packs' `access` too, the C lane hands a record the access signature matches
+        on as a Request tuple, not a Line (see access.py): for Core.process only."""
         self._source = source
-        self.rebind(prefilter)
+        self.rebind(prefilter, access)
         self._group = group
         self._timestamps = timestamps if timestamps is not None else TimestampParser()
         self._unwrap = Unwrappers(self._timestamps).select(InputFormat(input_format))
@@ -78,9 +83,9 @@ class Framer:
         self._pending: dict[str, Draft | Held] = {}  # by join key: records that may grow
         self._partials: dict[str, Draft] = {}  # by join key: docker/CRI partial pieces
 
-    def feed(self, data: bytes, now: float) -> list[Line]:
+    def feed(self, data: bytes, now: float) -> list[Line | Request]:
         """Take the next bytes read at `now`; return the records they complete."""
-        out: list[Line] = []
+        out: list[Line | Request] = []
         if self._discarding:
             newline = data.find(b"\n")
             if newline < 0:
@@ -108,36 +113,38 @@ class Framer:
         return out
 
     def __getstate__(self) -> dict[str, object]:
-        """Everything but the prefilter, whose C part cannot be pickled (see rebind)."""
+        """Everything but the prefilter and access, which belong to the packs (see rebind)."""
         state = {name: getattr(self, name) for name in self.__slots__}
-        state["_prefilter"] = None
+        state["_prefilter"] = state["_access"] = None
         return state
 
     def __setstate__(self, state: dict[str, object]) -> None:
         for name, value in state.items():
             setattr(self, name, value)
 
-    def rebind(self, prefilter: Prefilter[Any] | None) -> None:
-        """Set the prefilter: when the framer is made, and after a restore (a framer's
-        state leaves it out); none for packs with a multi-line literal."""
+    def rebind(self, prefilter: Prefilter[Any] | None, access: Access | None = None) -> None:
+        """Set the prefilter and access: when the framer is made, and after a restore (a
+        framer's state leaves them out); none for packs with a multi-line literal."""
         self._prefilter = None if prefilter is None or prefilter.multiline else prefilter
+        usable = access is not None and self._prefilter is not None
+        self._access = access.native if usable and access is not None else None
 
     @property
     def has_pending(self) -> bool:
         """Records are held waiting to see whether the next line continues them."""
         return bool(self._pending)
 
-    def flush(self, now: float) -> list[Line]:
+    def flush(self, now: float) -> list[Line | Request]:
         """The source is idle: release records held for joining (the partial line stays)."""
-        out: list[Line] = []
+        out: list[Line | Request] = []
         for record in self._pending.values():
             self._emit(record, now, out)
         self._pending.clear()
         return out
 
-    def close(self, now: float) -> list[Line]:
+    def close(self, now: float) -> list[Line | Request]:
         """End of input: the unterminated last line, partial pieces, then everything held."""
-        out: list[Line] = []
+        out: list[Line | Request] = []
         rest = bytes(self._buffer)
         self._buffer.clear()
         if rest and not self._discarding:
@@ -153,7 +160,7 @@ class Framer:
         out += self.flush(now)
         return out
 
-    def _lines(self, complete: bytes, now: float, out: list[Line]) -> None:
+    def _lines(self, complete: bytes, now: float, out: list[Line | Request]) -> None:
         """Frame whole lines ("\n"-terminated); decode them at once unless one is too long."""
         limit = self._max_line
         if len(complete) > limit + 1 and _longest_line(complete) > limit:
@@ -188,7 +195,7 @@ class Framer:
                 self._native_lines(block, now, out)
 
     def _scanned_lines(
-        self, prefilter: Prefilter[Any], text: str, now: float, out: list[Line]
+        self, prefilter: Prefilter[Any], text: str, now: float, out: list[Line | Request]
     ) -> None:
         """The Python lane for whole lines: one scan of the block for every literal; each
         line gets the hits inside it (no literal holds a "\n"), by position from its start."""
@@ -213,7 +220,7 @@ class Framer:
                 self._physical(line, False, now, out, mine)
             start = end + 1
 
-    def _native_lines(self, block: Block, now: float, out: list[Line]) -> None:
+    def _native_lines(self, block: Block, now: float, out: list[Line | Request]) -> None:
         """`_lines` in C (logscan/_native_lane.c): the block runs the quick lane on its lines and
         stops at each line it does not take, which is framed here; the same records."""
         tally, timestamps = self._tally, self._timestamps
@@ -221,7 +228,7 @@ class Framer:
             self._number, self._last_ts, stamp, counted, earliest, latest, declined = block.run(
                 self._pending, self._partials, self._number, self._last_ts, tally is not None,
                 timestamps.known_seconds, timestamps.parse_rfc3339, Line, self._source, out,
-                self._group, _NOTHING,
+                self._group, _NOTHING, self._access,
             )  # fmt: skip
             if stamp is not None:
                 timestamps.saw(stamp)
@@ -234,7 +241,7 @@ class Framer:
             if not self._quick(line, mine, now, out):
                 self._physical(line, False, now, out, mine)
 
-    def _quick(self, text: str, hits: list[Hit], now: float, out: list[Line]) -> bool:
+    def _quick(self, text: str, hits: list[Hit], now: float, out: list[Line | Request]) -> bool:
         """Frame the usual kubectl line ("[pod/P/C] 2021-...Z message") without the general
         machinery: it does not continue its container's held record, it does not open a
         traceback, and it is held as a plain tuple. False: the general path must take it.
@@ -269,7 +276,12 @@ class Framer:
         return True
 
     def _physical(
-        self, text: str, truncated: bool, now: float, out: list[Line], hits: Sequence[Hit] | None
+        self,
+        text: str,
+        truncated: bool,
+        now: float,
+        out: list[Line | Request],
+        hits: Sequence[Hit] | None,
     ) -> None:
         """One physical line: unwrap its envelope, assemble partials, then join. `hits` are
         the literals in the line (None: not scanned)."""
@@ -312,7 +324,7 @@ class Framer:
             piece = held  # dated and numbered by its first piece
         self._record(key, piece, now, out)
 
-    def _record(self, key: str, piece: Draft, now: float, out: list[Line]) -> None:
+    def _record(self, key: str, piece: Draft, now: float, out: list[Line | Request]) -> None:
         """Continue the group's pending record with `piece`, or start a new one."""
         text = piece.text()
         ts = piece.ts
@@ -367,7 +379,9 @@ class Framer:
         pending.state = state
         return True
 
-    def _hold(self, held: dict[str, _H], key: str, record: _H, now: float, out: list[Line]) -> None:
+    def _hold(
+        self, held: dict[str, _H], key: str, record: _H, now: float, out: list[Line | Request]
+    ) -> None:
         if len(held) >= _MAX_GROUPS:  # bound memory: release the oldest group's record
             oldest = next(iter(held))
             evicted = held.pop(oldest)
@@ -378,7 +392,7 @@ class Framer:
                 self._record(oldest, evicted, now, out)
         held[key] = record
 
-    def _emit(self, record: Draft | Held, now: float, out: list[Line]) -> None:
+    def _emit(self, record: Draft | Held, now: float, out: list[Line | Request]) -> None:
         tally = self._tally
         if isinstance(record, tuple):
             number, ts, text, group, literals = record

@@ -18,6 +18,7 @@ from typing import Any
 
 import regex
 
+from logscan.access import Access
 from logscan.budget import MATCH_TIMEOUT_S, Budget
 from logscan.errors import PatternError
 from logscan.model import Fields, Line, Match
@@ -72,24 +73,24 @@ class Signature:
         if found is None:
             return None
         if self._groups is None:
-            captured = tuple((k, v) for k, v in found.groupdict().items() if v is not None)
-        else:
-            names, numbers = self._groups
-            values = found.group(*numbers)
-            made = self._made.get(values)
-            if made is not None:
-                return made
-            if None in values:
-                captured = tuple(
-                    (k, v) for k, v in zip(names, values, strict=True) if v is not None
-                )
-            else:
-                captured = tuple(zip(names, values, strict=True))
-            made = self.fields + captured
-            if len(self._made) < _MADE_CACHE:
-                self._made[values] = made
+            return self.fields + tuple(
+                (k, v) for k, v in found.groupdict().items() if v is not None
+            )
+        return self.fields_of(found.group(*self._groups[1]))
+
+    def fields_of(self, values: tuple[str | None, ...]) -> Fields:
+        """The fields of a match whose groups, in number order, have `values` (for a
+        signature whose groups are each named once)."""
+        made = self._made.get(values)
+        if made is not None:
             return made
-        return self.fields + captured
+        assert self._groups is not None
+        names = self._groups[0]
+        captured = tuple((k, v) for k, v in zip(names, values, strict=True) if v is not None)
+        made = self.fields + captured
+        if len(self._made) < _MADE_CACHE:
+            self._made[values] = made
+        return made
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -99,9 +100,11 @@ class PatternSet:
     signatures: tuple[Signature, ...]
     rules: tuple[Rule, ...]
     prefilter: Prefilter[Signature] = field(init=False, repr=False, compare=False)
+    access: Access | None = field(init=False, repr=False, compare=False)  # see access.py
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "prefilter", Prefilter(self.signatures))
+        object.__setattr__(self, "access", Access.of(self.signatures, self.prefilter))
 
     def match(
         self, line: Line, timeouts: Counter[str] | None = None, budget: Budget | None = None

@@ -12,15 +12,19 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
-from typing import Any
+from typing import Any, cast
 
+from logscan.access import Access, Request
 from logscan.budget import Budget
 from logscan.correlator import Correlator
 from logscan.framing import Framer, InputFormat, Tally
-from logscan.model import IncidentEvent, IncidentState, Line
+from logscan.model import Fields, IncidentEvent, IncidentState, Line
 from logscan.patterns import PatternSet
+from logscan.plans import Plan
 from logscan.prefilter import Prefilter
 from logscan.timestamps import TimestampParser
+
+_REQUESTS_CACHE = 4096
 
 # A batch has no meaningful read time: a record with no timestamp and no earlier record gets
 # this one, so replaying a file gives the same output on every run.
@@ -57,7 +61,9 @@ class Core:
     moves event time on when no record does (live mode's clock).
     """
 
-    __slots__ = ("_correlator", "_matches", "_opened", "_patterns", "_timeouts", "tally")
+    __slots__ = (
+        "_correlator", "_matches", "_opened", "_patterns", "_requests", "_timeouts", "tally",
+    )  # fmt: skip
 
     def __init__(self, patterns: PatternSet) -> None:
         self._patterns = patterns
@@ -66,14 +72,19 @@ class Core:
         self._timeouts: Counter[str] = Counter()
         self._opened: Counter[str] = Counter()
         self.tally = Tally()  # framers add the records they count without emitting them
+        # The fields and plan of each request's (method, path, status): they recur.
+        self._requests: dict[tuple[str, ...], tuple[Fields, Plan]] = {}
 
     def __getstate__(self) -> dict[str, object]:
-        """Everything but the compiled packs, which a restart loads afresh (see rebind)."""
-        return {name: getattr(self, name) for name in self.__slots__ if name != "_patterns"}
+        """Everything but the compiled packs, which a restart loads afresh (see rebind), and
+        what is worked out from them."""
+        kept = set(self.__slots__) - {"_patterns", "_requests"}
+        return {name: getattr(self, name) for name in sorted(kept)}
 
     def __setstate__(self, state: dict[str, object]) -> None:
         for name, value in state.items():
             setattr(self, name, value)
+        self._requests = {}
 
     def rebind(self, patterns: PatternSet) -> None:
         """Attach the packs after unpickling (the same packs: the state store checks)."""
@@ -84,22 +95,50 @@ class Core:
         """The largest event time seen so far (-inf before the first record)."""
         return self._correlator.watermark
 
-    def process(self, line: Line, budget: Budget | None = None) -> list[IncidentEvent]:
+    def process(self, line: Line | Request, budget: Budget | None = None) -> list[IncidentEvent]:
         """The events one record causes (often none). `budget` keeps the regex time budget
         (see budget.py); without one each search keeps its own."""
-        self.tally.add(line.ts)
-        if line.literals is not None and not line.literals:
-            return []  # most records: no literal of any signature in it
-        found = self._patterns.find(line, self._timeouts, budget)
-        if found is None:
-            return []
-        signature, fields = found
-        self._matches[signature.id] += 1
-        events = self._correlator.observe_fields(signature.id, signature.signal, fields, line)
+        if type(line) is tuple:
+            events = self._request(line)
+        else:
+            assert isinstance(line, Line)
+            self.tally.add(line.ts)
+            if line.literals is not None and not line.literals:
+                return []  # most records: no literal of any signature in it
+            found = self._patterns.find(line, self._timeouts, budget)
+            if found is None:
+                return []
+            signature, fields = found
+            self._matches[signature.id] += 1
+            events = self._correlator.observe_fields(signature.id, signature.signal, fields, line)
         for event in events:
             if event.state is IncidentState.OPENED:
                 self._opened[event.incident.kind] += 1
         return events
+
+    def _request(self, request: Request) -> list[IncidentEvent]:
+        """`process` for a record the access signature matched (see access.py): the same
+        events, from the groups the C lane found; a Line only when a rule may keep it."""
+        source, number, ts, text, group, values = request
+        access = self._patterns.access
+        assert access is not None
+        signature = access.signature
+        self.tally.add(ts)
+        self._matches[signature.id] += 1
+        known = self._requests.get(values)
+        if known is None:
+            fields = signature.fields_of(values)
+            known = (fields, self._correlator.plan(signature.signal, fields))
+            if len(self._requests) < _REQUESTS_CACHE:  # paths can vary without end
+                self._requests[values] = known
+        fields, plan = known
+        if plan.quiet:
+            return self._correlator.observe_quiet(plan, ts, group or source)
+        line = Line(
+            source=source, number=number, text=text, ts=ts, ts_inferred=False, group=group,
+            truncated=False, literals=access.literals,
+        )  # fmt: skip
+        return self._correlator.observe_fields(signature.id, signature.signal, fields, line)
 
     def advance(self, now: float) -> list[IncidentEvent]:
         """Resolve what went quiet by event time `now`."""
@@ -132,11 +171,20 @@ def scan(
     by the caller: it sets a CPU-time signal) keeps the regex time budget more cheaply than
     each search's own timeout (see budget.py)."""
     core = Core(patterns)
-    merged = records(
-        sources, input_format=input_format, timezone=timezone, max_line=max_line, group=group,
-        prefilter=patterns.prefilter, tally=core.tally,
-    )  # fmt: skip
-    for line in merged:
+    sources = list(sources)
+    stream: Iterator[Line | Request]
+    if len(sources) == 1:  # its requests may come as tuples (see access.py)
+        stream = _records(
+            sources[0], input_format=input_format, timestamps=TimestampParser(tz=timezone),
+            max_line=max_line, group=group, prefilter=patterns.prefilter, tally=core.tally,
+            access=patterns.access,
+        )  # fmt: skip
+    else:
+        stream = records(
+            sources, input_format=input_format, timezone=timezone, max_line=max_line,
+            group=group, prefilter=patterns.prefilter,
+        )  # fmt: skip
+    for line in stream:
         yield from core.process(line, budget)
     yield from core.advance(core.watermark)
     yield core.summary()
@@ -160,14 +208,18 @@ def records(
     if len(sources) > 1:
         tally = None
     streams = [
-        _records(
-            source,
-            input_format=input_format,
-            timestamps=TimestampParser(tz=timezone),
-            max_line=max_line,
-            group=group,
-            prefilter=prefilter,
-            tally=tally,
+        cast(
+            Iterator[Line],  # without access, the framer makes Lines only
+            _records(
+                source,
+                input_format=input_format,
+                timestamps=TimestampParser(tz=timezone),
+                max_line=max_line,
+                group=group,
+                prefilter=prefilter,
+                tally=tally,
+                access=None,
+            ),
         )
         for source in sources
     ]
@@ -183,7 +235,8 @@ def _records(
     group: str,
     prefilter: Prefilter[Any] | None,
     tally: Tally | None,
-) -> Iterator[Line]:
+    access: Access | None,
+) -> Iterator[Line | Request]:
     framer = Framer(
         source=source.name,
         input_format=input_format,
@@ -192,6 +245,7 @@ def _records(
         group=group,
         prefilter=prefilter,
         tally=tally,
+        access=access,
     )
     for chunk in source.chunks:
         yield from framer.feed(chunk, BATCH_READ_TIME)

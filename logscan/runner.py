@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
 
+from logscan.access import Request
 from logscan.framing import Framer, InputFormat
 from logscan.model import IncidentEvent, Line
 from logscan.patterns import PatternSet
@@ -143,6 +144,7 @@ class Runner:
                 max_line=self._options.max_line,
                 group=self._options.group,
                 prefilter=self._patterns.prefilter,  # the C lane where it is built
+                access=self._patterns.access,
             )
         self._timestamps.set_reference(now)  # live: a year-less syslog stamp is not in the future
         lines = framer.feed(chunk.data, now)
@@ -168,7 +170,7 @@ class Runner:
     def _flush_quiet(self, now: float) -> list[IncidentEvent]:
         """Release records held for joining in every stream quiet for `flush_after_s`, however
         busy the other streams are (a chatty access log beside a quiet error log)."""
-        lines: list[Line] = []
+        lines: list[Line | Request] = []
         for stream, framer in self._snapshot.framers.items():
             quiet = now - self._fed_at.get(stream, now) >= self._options.flush_after_s
             if quiet and framer.has_pending:
@@ -182,7 +184,7 @@ class Runner:
             return []
         return self._snapshot.core.advance(watermark + (now - wall))
 
-    def _process(self, lines: list[Line], now: float) -> list[IncidentEvent]:
+    def _process(self, lines: list[Line | Request], now: float) -> list[IncidentEvent]:
         core = self._snapshot.core
         before = core.watermark
         events = [event for line in lines for event in core.process(line)]

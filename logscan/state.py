@@ -42,7 +42,7 @@ class Snapshot:
         """Attach the packs after unpickling (the same packs: the state store checks)."""
         self.core.rebind(patterns)
         for framer in self.framers.values():
-            framer.rebind(patterns.prefilter)
+            framer.rebind(patterns.prefilter, patterns.access)
 
 
 def fingerprint(patterns: PatternSet) -> str:

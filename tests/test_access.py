@@ -1,0 +1,207 @@
+"""The access line's fast path (logscan/access.py) gives what the regex and the Line give.
+
+The C lane matches the http.access signature's regex in C and hands its requests on as
+tuples; the Core weighs them without a Line. Each step is compared with the plain way: the
+C matcher with the regex, the framer's tuples with the Lines of the framer without it, and
+whole runs with the reference pipeline (tests/reference.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import regex
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from logscan.access import ACCESS_REGEX, Access, Request
+from logscan.framing import Framer, Tally
+from logscan.model import Line
+from logscan.patterns import PatternSet, Signature
+from logscan.pipeline import Core, Source
+from tests.test_differential import compare
+
+native = pytest.importorskip(
+    "logscan._native", reason="logscan._native was not built (no C compiler)"
+)
+
+
+def _part(right: str, *wrong: str) -> st.SearchStrategy[str]:
+    """Mostly the right text for a part of a request, else one of the wrong ones."""
+    return st.one_of(st.just(right), st.just(right), st.just(right), st.sampled_from(wrong))
+
+
+# Requests built part by part, each part mostly right and else just wrong: methods in and out
+# of [A-Z], paths with "?" and quotes, versions, statuses of 2-4 digits, what follows a status
+# (ª and é are Latin-1 word characters, ² a digit that \d does not take), and text around.
+_request = st.tuples(
+    _part('"', "", "'"),
+    _part("GET", "", "get", "PÉT", "POST"),
+    _part(" ", "", "  "),
+    _part("/predict", "", "/a?b=1", "/a b", '/"x', "?q", "HTTP/1.1"),
+    _part("", " junk", " HTTP/1.1", " HTTP/"),
+    _part(" HTTP/", "HTTP/", " HTTP", " http/", " HTTP/1.1 HTTP/"),
+    _part("1.1", "", "2", ".", "1.a", "²"),
+    _part('"', "", '""', "' "),
+    _part(" ", "", "  "),
+    _part("200", "", "503", "42", "2000", "2²0"),
+    _part("", " OK", "x", "_", "ª", "é", "-", "\t", "²", " 1"),
+).map("".join)
+_around = st.text('" ?/.0129AHTPZaé²\xa0', max_size=6)
+_texts = st.lists(_request | _around, max_size=4).map("".join)
+
+
+def test_the_packs_turn_it_on(pack: PatternSet) -> None:
+    access = pack.access
+    assert access is not None
+    assert access.signature.id == "http.access"
+    assert access.signature.pattern.pattern == ACCESS_REGEX
+
+
+@given(_texts)
+@settings(max_examples=2000)
+@example('"GET HTTP/1.1" 200')  # the method's space is not the one before HTTP/
+@example('"GET  HTTP/1.1" 200')  # an empty path
+@example('"GET /a?b HTTP/1.1" 200')
+@example('"GET /x HTTP/" 200')
+@example('"get /x HTTP/1.1" 200')
+@example('" /x HTTP/1.1" 200')
+@example('"GET /x HTTP/1.1" 20x')
+@example('"x" "GET /x HTTP/1.1" 200')  # the first quote fails, the next one matches
+@example('"GET /x HTTP/1.1" 2000')
+@example('"GET /x HTTP/1.1" 200ª')
+@example('"GET /x HTTP/1.1" 200é')
+@example('"GET /x HTTP/1.1" 200²')
+@example('"GET /x HTTP/1.1" 42. ')
+def test_the_c_matcher_finds_what_the_regex_finds(pack: PatternSet, text: str) -> None:
+    access = pack.access
+    assert access is not None
+    found = access.signature.pattern.search(text)
+    expected = None if found is None else found.group(1, 2, 3)
+    assert native.match_access(text, access.native[1]) == expected
+
+
+def test_a_changed_regex_or_an_earlier_signature_turns_it_off(pack: PatternSet) -> None:
+    access = pack.access
+    assert access is not None
+    own = access.signature
+    changed = dataclasses.replace(own, pattern=regex.compile(ACCESS_REGEX + " OK"))
+    others = tuple(s for s in pack.signatures if s is not own)
+    assert PatternSet(signatures=(*others, changed), rules=()).access is None
+    earlier = dataclasses.replace(own, id="mine", pattern=regex.compile("HTTP/2"))
+    packs = PatternSet(signatures=(earlier, own), rules=())
+    assert packs.access is None
+    later = PatternSet(signatures=(own, earlier), rules=())
+    assert later.access is not None  # the access signature comes first: it wins anyway
+
+
+def _frame(pack: PatternSet, lines: list[str], access: Access | None) -> list[Line]:
+    framer = Framer(source="s", prefilter=pack.prefilter, tally=Tally(), access=access)
+    data = "".join(line + "\n" for line in lines).encode()
+    return _as_lines(access, framer.feed(data, 0.0) + framer.close(0.0))
+
+
+def _as_lines(access: Access | None, records: list[Line | Request]) -> list[Line]:
+    """The framer's records, each request tuple as the Line it stands for (checked)."""
+    made = []
+    for record in records:
+        if isinstance(record, Line):
+            made.append(record)
+            continue
+        assert access is not None
+        source, number, ts, text, group, values = record
+        found = access.signature.pattern.search(text)
+        assert found is not None, text
+        assert found.group(1, 2, 3) == values, text
+        line = Line(
+            source=source, number=number, text=text, ts=ts, group=group, literals=access.literals
+        )
+        made.append(line)
+    return made
+
+
+_MESSAGES = [
+    '10.0.0.1 - - [25/Nov/2026:00:00:00 +0000] "POST /predict HTTP/1.1" 200 33 "-" "-"',
+    'INFO:     10.0.0.2:5000 - "GET /readyz HTTP/1.1" 503 Service Unavailable',
+    'a "GET / HTTP/1.1" 2000 not a status',
+    "plain HTTP/ with no request",
+    "[CRITICAL] WORKER TIMEOUT (pid:12)",
+    '[CRITICAL] WORKER TIMEOUT "GET / HTTP/1.1" 200',  # two literals: not the fast path
+    "INFO app ready",
+    "Traceback (most recent call last):",
+    '  File "/app/x.py", line 3, in f',
+]
+_lines = st.lists(
+    st.builds(
+        lambda pod, second, message: f"[pod/{pod}/c] 2026-11-25T00:00:{second:02d}.5Z {message}",
+        st.sampled_from(["a", "b", ""]),
+        st.integers(0, 59),
+        st.sampled_from(_MESSAGES),
+    ),
+    max_size=40,
+)
+
+
+@given(_lines)
+def test_the_framer_hands_on_the_records_it_would_have_made(
+    pack: PatternSet, lines: list[str]
+) -> None:
+    """Each request tuple stands for the Line the framer makes without access, in its place
+    (literals included: Line equality leaves them out)."""
+    fast, plain = _frame(pack, lines, pack.access), _frame(pack, lines, None)
+    assert [(line, line.literals) for line in fast] == [(line, line.literals) for line in plain]
+
+
+_STATUSES = ["200", "201", "204", "404", "429", "500", "503", "503", "504"]
+_PATHS = ["/predict", "/predict", "/readyz", "/v1/predict?x=1"]
+
+
+def _gap(roll: int) -> float:
+    """Mostly dense requests; now and then a gap past the 60 s window or the 2 min resolution."""
+    return 130.0 if roll >= 98 else 70.0 if roll == 97 else 1.5 if roll >= 90 else 0.1
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["api-1", "api-2", ""]),  # "": no pod, the source is the group
+            st.integers(0, 99),
+            st.sampled_from(_STATUSES),
+            st.sampled_from(_PATHS),
+        ),
+        min_size=60,
+        max_size=150,
+    )
+)
+@settings(max_examples=200, deadline=None)
+def test_requests_weigh_as_lines_do(
+    pack: PatternSet, requests: list[tuple[str, int, str, str]]
+) -> None:
+    """Runs of requests (rejections dense enough to open, update and resolve overloads, and
+    starts for cold starts) give the reference pipeline's events, counts and summary."""
+    lines = []
+    second = 0.0
+    for pod, roll, status, path in requests:
+        second += _gap(roll)
+        stamp = f"2026-11-25T00:{int(second) // 60 % 60:02d}:{second % 60:06.3f}Z"
+        if roll in (50, 97):  # now and then the service starts (again)
+            lines.append(f"[pod/{pod}/c] {stamp} INFO:     Uvicorn running on http://0.0.0.0:80")
+        message = f'INFO:     10.0.0.1:1 - "POST {path} HTTP/1.1" {status} X'
+        lines.append(f"[pod/{pod}/c] {stamp} {message}")
+    data = "".join(line + "\n" for line in lines).encode()
+    compare(pack, [Source(name="s", chunks=[data])])
+    # Record by record: the same events at the same record, and event time moves alike.
+    framer = Framer(source="s", prefilter=pack.prefilter, tally=Tally(), access=pack.access)
+    records = framer.feed(data, 0.0) + framer.close(0.0)
+    fast, plain = Core(pack), Core(pack)
+    for record, line in zip(records, _as_lines(pack.access, records), strict=True):
+        assert fast.process(record) == plain.process(line)
+        assert fast.watermark == plain.watermark
+    assert fast.summary() == plain.summary()
+
+
+def test_signature_fields_of_is_capture(pack: PatternSet) -> None:
+    signature: Signature = next(s for s in pack.signatures if s.id == "http.access")
+    text = '"GET /x HTTP/1.0" 404 -'
+    assert signature.fields_of(("GET", "/x", "404")) == signature.capture(text)
