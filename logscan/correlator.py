@@ -51,6 +51,8 @@ class Correlator:
         self._tracks: dict[tuple[str, str], _Track] = {}
         self._open: dict[tuple[str, str], _Track] = {}  # the tracks with an open incident
         self._watermark = _NEVER
+        # Event time before which no open incident can be due to resolve (see advance).
+        self._calm_until = _NEVER
 
     def __getstate__(self) -> dict[str, object]:
         """A state snapshot leaves out the plans, which are worked out again as matches come."""
@@ -59,6 +61,7 @@ class Correlator:
     def __setstate__(self, state: dict[str, object]) -> None:
         vars(self).update(state)
         self._plans = Plans(self._rules)
+        self._calm_until = _NEVER  # worked out again at the next advance
 
     @property
     def watermark(self) -> float:
@@ -115,11 +118,17 @@ class Correlator:
         if now <= self._watermark:
             return []
         self._watermark = now
+        if now < self._calm_until:
+            return []  # most calls: nothing open is near its time
         due = []
+        calm = float("inf")
         for name, track in self._open.items():
             incident = track.incident
             if incident is not None and now - incident.last_seen >= track.rule.resolve_after:
                 due.append((incident.last_seen + track.rule.resolve_after, incident.id, name))
+            elif incident is not None:
+                calm = min(calm, _calm_until(incident, track.rule))
+        self._calm_until = calm
         events = []
         for at, _, name in sorted(due, key=lambda item: (item[0], item[1])):
             track = self._open.pop(name)
@@ -266,6 +275,7 @@ class Correlator:
                 return None
             track.incident = _open(key, track, severity)
             self._open[(rule.kind, key)] = track
+            self._calm_until = min(self._calm_until, _calm_until(track.incident, rule))
             return IncidentEvent(
                 state=IncidentState.OPENED, incident=track.incident.freeze(), at=ts
             )
@@ -282,6 +292,12 @@ class Correlator:
         """Another open incident in the same group already accounts for these signals."""
         tracks = (self._tracks.get((kind, key)) for kind in rule.explained_by)
         return any(track is not None and track.incident is not None for track in tracks)
+
+
+def _calm_until(incident: OpenIncident, rule: Rule) -> float:
+    """A time before which `incident` cannot be due to resolve, whatever comes: last_seen
+    only grows. A second early, so that rounding cannot make it late."""
+    return incident.last_seen + rule.resolve_after - 1.0
 
 
 def _new_window(rule: Rule) -> CountWindow | RatioWindow:

@@ -143,8 +143,8 @@ class TestLifecycle:
             line = Line(source="t", number=number, text=text, ts=T0 + at)
             if (match := pack.match(line)) is not None:
                 events += correlator.observe(match)
-        assert [] == correlator.advance(T0 + 12 + 299)
-        [resolved] = correlator.advance(T0 + 12 + 301)
+        assert [] == correlator.advance(T0 + 12 + 299.999)
+        [resolved] = correlator.advance(T0 + 12 + 300)  # on the dot, not a moment later
         assert IncidentState.RESOLVED == resolved.state
         assert T0 + 12 + 300 == resolved.at
         assert events[0].incident.id == resolved.incident.id
