@@ -8,11 +8,8 @@ its count doubles, and resolved once the rule has not held for `resolve_after`.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
-from logscan.incident import OpenIncident
 from logscan.model import (
     Fields,
     Incident,
@@ -24,22 +21,10 @@ from logscan.model import (
 )
 from logscan.plans import BY_GROUP, Plan, Plans
 from logscan.rules import Role, Rule, RuleType
+from logscan.track import NEVER, Lane, Track, calm_until
 from logscan.window import CountWindow, RatioWindow, cause_of
 
-_NEVER = float("-inf")
-
-
-@dataclass(slots=True)
-class _Track:
-    """What one rule knows about one group key."""
-
-    rule: Rule
-    window: CountWindow | RatioWindow
-    last_unless: float = _NEVER
-    last_anchor: float = _NEVER
-    # Workers booted while deaths were already counted: replacements, by pid, with boot time.
-    replacements: dict[str, float] = field(default_factory=dict)
-    incident: OpenIncident | None = None
+_LANES = 4096  # quiet lanes kept, by plan and group
 
 
 class Correlator:
@@ -48,20 +33,22 @@ class Correlator:
     def __init__(self, rules: Sequence[Rule]) -> None:
         self._rules = tuple(rules)
         self._plans = Plans(self._rules)
-        self._tracks: dict[tuple[str, str], _Track] = {}
-        self._open: dict[tuple[str, str], _Track] = {}  # the tracks with an open incident
-        self._watermark = _NEVER
+        self._tracks: dict[tuple[str, str], Track] = {}
+        self._open: dict[tuple[str, str], Track] = {}  # the tracks with an open incident
+        self._watermark = NEVER
         # Event time before which no open incident can be due to resolve (see advance).
-        self._calm_until = _NEVER
+        self._calm_until = NEVER
+        self._quiet: dict[tuple[int, str], tuple[Plan, Lane]] = {}  # by (id(plan), group)
 
     def __getstate__(self) -> dict[str, object]:
-        """A state snapshot leaves out the plans, which are worked out again as matches come."""
-        return {name: value for name, value in vars(self).items() if name != "_plans"}
+        """A state snapshot leaves out the plans and lanes, worked out again as matches come."""
+        return {k: v for k, v in vars(self).items() if k not in {"_plans", "_quiet"}}
 
     def __setstate__(self, state: dict[str, object]) -> None:
         vars(self).update(state)
         self._plans = Plans(self._rules)
-        self._calm_until = _NEVER  # worked out again at the next advance
+        self._quiet = {}
+        self._calm_until = NEVER  # worked out again at the next advance
 
     @property
     def watermark(self) -> float:
@@ -92,7 +79,7 @@ class Correlator:
             key = _group_key(rule, line, match)
             track = self._tracks.get((rule.kind, key))
             if track is None:
-                track = self._tracks[(rule.kind, key)] = _Track(rule, _new_window(rule))
+                track = self._tracks[(rule.kind, key)] = Track.of(rule)
             if event := self._feed(rule, role, key, track, line.ts, match=match):
                 events.append(event)
         return events
@@ -103,15 +90,46 @@ class Correlator:
 
     def observe_quiet(self, plan: Plan, ts: float, key: str) -> list[IncidentEvent]:
         """`observe_fields` for a match whose plan is quiet, at `ts` in group `key`: all it
-        needs of the match (Core.process weighs requests from the C lane with it)."""
+        needs of the match (Core.process weighs requests from the C lane with it). It does
+        what `_feed` does for such a match, reduced to that (the correlator tests compare)."""
         events = self.advance(ts) if ts > self._watermark else []
+        known = self._quiet.get((id(plan), key))
+        lane = known[1] if known is not None and known[0] is plan else self._lane(plan, key)
+        for track in lane.ends:
+            track.last_anchor = NEVER  # the service answered: it is no longer starting
+        watermark = self._watermark
+        for rule, track, window, suppressible in lane.counts:
+            if ts < watermark - rule.window:
+                continue  # too late to count: its window has already passed
+            window.prune(watermark)
+            if suppressible and self._suppressed(rule, track, ts):
+                continue
+            window.add_request(ts)
+            if window.totals()[0] < rule.min_count:
+                continue  # the rule cannot hold (the common case)
+            severity = self._severity(rule, track)
+            if severity is not None and (
+                event := self._open_or_update(rule, key, track, ts, severity)
+            ):
+                events.append(event)
+        return events
+
+    def _lane(self, plan: Plan, key: str) -> Lane:
+        """The tracks a quiet plan touches in group `key`, worked out once."""
+        ends, counts = [], []
         for rule, role in plan.entries:
             track = self._tracks.get((rule.kind, key))
             if track is None:
-                track = self._tracks[(rule.kind, key)] = _Track(rule, _new_window(rule))
-            if event := self._feed_quiet(rule, role, key, track, ts):
-                events.append(event)
-        return events
+                track = self._tracks[(rule.kind, key)] = Track.of(rule)
+            if role.until:
+                ends.append(track)
+            if role.denominator and isinstance(track.window, RatioWindow):
+                suppressible = bool(rule.unless) or rule.type is RuleType.AFTER
+                counts.append((rule, track, track.window, suppressible))
+        lane = Lane(tuple(ends), tuple(counts))
+        if len(self._quiet) < _LANES:
+            self._quiet[(id(plan), key)] = (plan, lane)  # the plan is kept: its id stays its own
+        return lane
 
     def advance(self, now: float) -> list[IncidentEvent]:
         """Move event time to `now` (never backwards); resolve incidents that went quiet."""
@@ -127,7 +145,7 @@ class Correlator:
             if incident is not None and now - incident.last_seen >= track.rule.resolve_after:
                 due.append((incident.last_seen + track.rule.resolve_after, incident.id, name))
             elif incident is not None:
-                calm = min(calm, _calm_until(incident, track.rule))
+                calm = min(calm, calm_until(incident, track.rule))
         self._calm_until = calm
         events = []
         for at, _, name in sorted(due, key=lambda item: (item[0], item[1])):
@@ -139,10 +157,10 @@ class Correlator:
         return events
 
     def _feed(
-        self, rule: Rule, role: Role, key: str, track: _Track, ts: float, *, match: Match
+        self, rule: Rule, role: Role, key: str, track: Track, ts: float, *, match: Match
     ) -> IncidentEvent | None:
-        """What one match at `ts` does to one track: the reference that _feed_quiet, for a
-        quiet role, must agree with (the correlator tests compare the two)."""
+        """What one match at `ts` does to one track: the reference that observe_quiet, for a
+        quiet plan, must agree with (the correlator tests compare the two)."""
         self._note_context(rule, role, track, ts, match)
         if ts < self._watermark - rule.window:
             return None  # too late to count: its window has already passed
@@ -158,53 +176,31 @@ class Correlator:
             return None
         return self._open_or_update(rule, key, track, ts, severity)
 
-    def _feed_quiet(
-        self, rule: Rule, role: Role, key: str, track: _Track, ts: float
-    ) -> IncidentEvent | None:
-        """`_feed` for a quiet role, most requests: _note_context, _count and _count_ratio
-        reduced to what such a role does (the correlator tests compare the two)."""
-        if role.until:
-            track.last_anchor = _NEVER  # the service answered: it is no longer starting
-        if ts < self._watermark - rule.window:
-            return None
-        window = track.window
-        window.prune(self._watermark)
-        if (
-            not role.denominator or not isinstance(window, RatioWindow)
-            or self._suppressed(rule, track, ts)
-        ):  # fmt: skip
-            return None
-        window.add_request(ts)
-        if window.totals()[0] < rule.min_count:
-            return None  # the rule cannot hold (the common case)
-        severity = self._severity(rule, track)
-        return None if severity is None else self._open_or_update(rule, key, track, ts, severity)
-
-    def _note_context(self, rule: Rule, role: Role, track: _Track, ts: float, match: Match) -> None:
+    def _note_context(self, rule: Rule, role: Role, track: Track, ts: float, match: Match) -> None:
         """Record the signals that change how others count: reloads, start-ups, boots."""
         if role.unless:
             track.last_unless = max(track.last_unless, ts)
         if role.anchor:
             track.last_anchor = max(track.last_anchor, ts)
         elif role.until:
-            track.last_anchor = _NEVER  # the service answered: it is no longer starting
+            track.last_anchor = NEVER  # the service answered: it is no longer starting
         if role.replacement:
             # Log order, not timestamps, says a boot came after a death: with whole-second
             # stamps a replacement often shares its second with the death it replaces.
             track.window.prune(self._watermark)
-            if _window_count(track) or track.incident is not None:
+            if track.count() or track.incident is not None:
                 track.replacements[match.field(rule.distinct)] = ts
             horizon = self._watermark - rule.window
             for worker in [w for w, at in track.replacements.items() if at < horizon]:
                 del track.replacements[worker]
 
-    def _suppressed(self, rule: Rule, track: _Track, ts: float) -> bool:
+    def _suppressed(self, rule: Rule, track: Track, ts: float) -> bool:
         if rule.unless and ts - track.last_unless <= rule.unless.within:
             return True
         return rule.type is RuleType.AFTER and ts - track.last_anchor > rule.anchor_within
 
     def _count(
-        self, rule: Rule, role: Role, track: _Track, window: CountWindow, *, ts: float,
+        self, rule: Rule, role: Role, track: Track, window: CountWindow, *, ts: float,
         match: Match,
     ) -> bool:  # fmt: skip
         if not role.selected or self._suppressed(rule, track, ts):
@@ -225,7 +221,7 @@ class Correlator:
         return True
 
     def _count_ratio(
-        self, rule: Rule, role: Role, track: _Track, window: RatioWindow, *, ts: float,
+        self, rule: Rule, role: Role, track: Track, window: RatioWindow, *, ts: float,
         match: Match,
     ) -> bool:  # fmt: skip
         if self._suppressed(rule, track, ts):
@@ -245,7 +241,7 @@ class Correlator:
             incident.count = max(incident.views)
         return True
 
-    def _severity(self, rule: Rule, track: _Track) -> Severity | None:
+    def _severity(self, rule: Rule, track: Track) -> Severity | None:
         """The severity the rule gives now, or None when it does not hold."""
         window = track.window
         if isinstance(window, RatioWindow):
@@ -262,20 +258,20 @@ class Correlator:
         return rule.severity
 
     @staticmethod
-    def _replacement_died(track: _Track, window: CountWindow) -> bool:
+    def _replacement_died(track: Track, window: CountWindow) -> bool:
         """A counted worker was booted after a death: the replacements die too."""
         return any(str(key) in track.replacements for key in window.distinct_keys())
 
     def _open_or_update(
-        self, rule: Rule, key: str, track: _Track, ts: float, severity: Severity
+        self, rule: Rule, key: str, track: Track, ts: float, severity: Severity
     ) -> IncidentEvent | None:
         incident = track.incident
         if incident is None:
             if self._explained(rule, key):
                 return None
-            track.incident = _open(key, track, severity)
+            track.incident = track.open(key, severity)
             self._open[(rule.kind, key)] = track
-            self._calm_until = min(self._calm_until, _calm_until(track.incident, rule))
+            self._calm_until = min(self._calm_until, calm_until(track.incident, rule))
             return IncidentEvent(
                 state=IncidentState.OPENED, incident=track.incident.freeze(), at=ts
             )
@@ -294,16 +290,6 @@ class Correlator:
         return any(track is not None and track.incident is not None for track in tracks)
 
 
-def _calm_until(incident: OpenIncident, rule: Rule) -> float:
-    """A time before which `incident` cannot be due to resolve, whatever comes: last_seen
-    only grows. A second early, so that rounding cannot make it late."""
-    return incident.last_seen + rule.resolve_after - 1.0
-
-
-def _new_window(rule: Rule) -> CountWindow | RatioWindow:
-    return RatioWindow(rule) if rule.type is RuleType.RATIO else CountWindow(rule)
-
-
 def _group_key(rule: Rule, line: Line, match: Match) -> str:
     if rule.group_by == BY_GROUP:
         return line.group or line.source
@@ -312,25 +298,3 @@ def _group_key(rule: Rule, line: Line, match: Match) -> str:
         for name in rule.group_by
     ]
     return "/".join(parts)
-
-
-def _open(key: str, track: _Track, severity: Severity) -> OpenIncident:
-    window = track.window
-    if isinstance(window, RatioWindow):
-        matches = list(window.evidence)
-        causes = Counter(cause_of(m) for m in matches)
-        views = window.views()
-    else:
-        entries = window.entries()
-        matches = [entry.match for entry in entries]
-        causes = Counter(entry.cause for entry in entries)
-        views = []
-    count = _window_count(track)
-    return OpenIncident.start(
-        track.rule, key, matches, causes=causes, count=count, severity=severity, views=views
-    )
-
-
-def _window_count(track: _Track) -> int:
-    window = track.window
-    return window.totals()[0] if isinstance(window, RatioWindow) else window.count

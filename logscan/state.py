@@ -26,7 +26,7 @@ from logscan.patterns import PatternSet
 from logscan.pipeline import Core
 from logscan.sources.base import Checkpoint
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 _log = logging.getLogger("logscan.state")
 
 

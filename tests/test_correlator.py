@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from logscan.correlator import Correlator
 from logscan.model import IncidentState, Line, Match, Severity
 from logscan.patterns import PatternSet
+from logscan.rules import parse_rule
 from tests.conftest import T0, access, gunicorn, opened, run
 
 
@@ -351,7 +352,7 @@ class TestContainerDeaths:
 _SIGNAL = st.sampled_from(["request"] * 8 + ["service_start", "overloaded", "worker_death"])
 _STATUS = st.sampled_from(["200", "200", "200", "201", "429", "503", "503", "504", "500"])
 _PATH = st.sampled_from(["/predict", "/predict", "/predict", "/readyz", "/metrics"])
-_STEP = st.sampled_from([0.0, 0.1, 0.5, 1.0, 1.0, 2.0, 30.0, 90.0, 200.0, -1.0])
+_STEP = st.sampled_from([0.0, 0.1, 0.5, 1.0, 1.0, 2.0, 30.0, 90.0, 200.0, -1.0, -70.0])
 
 
 @st.composite
@@ -371,13 +372,24 @@ def _matches(draw: st.DrawFn) -> list[Match]:
     return matches
 
 
+# A user's ratio rule that a start suppresses for a while: quiet requests must honour it too.
+_SUPPRESSED_RATIO = {
+    "kind": "slow_start_overload", "type": "ratio", "description": "x",
+    "numerator": [{"signals": ["request"], "where": {"status": ["503"]}}],
+    "denominator": [{"signals": ["request"]}], "min_count": 2, "min_ratio": 0.05,
+    "window": "30s", "unless": {"signals": ["service_start"], "within": "10s"},
+    "severity": "warning", "resolve_after": "1m",
+}  # fmt: skip
+
+
 @settings(max_examples=500)
-@given(_matches())
+@given(_matches(), st.booleans())
 def test_matches_given_by_their_parts_give_the_same_events(
-    pack: PatternSet, matches: list[Match]
+    pack: PatternSet, matches: list[Match], suppressed: bool
 ) -> None:
     """observe_fields builds no Match for a quiet plan (most requests): same events."""
-    whole, parts = Correlator(pack.rules), Correlator(pack.rules)
+    rules = (*pack.rules, parse_rule(_SUPPRESSED_RATIO, "t")) if suppressed else pack.rules
+    whole, parts = Correlator(rules), Correlator(rules)
     for match in matches:
         expected = whole.observe(match)
         got = parts.observe_fields(match.signature, match.signal, match.fields, match.line)
