@@ -101,11 +101,9 @@ class Correlator:
         for rule, track, window, suppressible in lane.counts:
             if ts < watermark - rule.window:
                 continue  # too late to count: its window has already passed
-            window.prune(watermark)
             if suppressible and self._suppressed(rule, track, ts):
-                continue
-            window.add_request(ts)
-            if window.totals()[0] < rule.min_count:
+                continue  # (its window is pruned the next time it counts: nothing reads it before)
+            if window.request(ts, watermark) < rule.min_count:
                 continue  # the rule cannot hold (the common case)
             severity = self._severity(rule, track)
             if severity is not None and (
