@@ -8,8 +8,9 @@ rules group records by their envelope's pod or unit, and records without one by 
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
 from typing import Any, cast
@@ -98,23 +99,33 @@ class Core:
     def process(self, line: Line | Request, budget: Budget | None = None) -> list[IncidentEvent]:
         """The events one record causes (often none). `budget` keeps the regex time budget
         (see budget.py); without one each search keeps its own."""
-        if type(line) is tuple:
-            events = self._request(line)
-        else:
-            assert isinstance(line, Line)
-            self.tally.add(line.ts)
-            if line.literals is not None and not line.literals:
-                return []  # most records: no literal of any signature in it
-            found = self._patterns.find(line, self._timeouts, budget)
-            if found is None:
-                return []
-            signature, fields = found
-            self._matches[signature.id] += 1
-            events = self._correlator.observe_fields(signature.id, signature.signal, fields, line)
+        return self.process_all((line,), budget)
+
+    def process_all(
+        self, records: Iterable[Line | Request], budget: Budget | None = None
+    ) -> list[IncidentEvent]:
+        """`process` for each of `records` in turn: the events they cause, in order."""
+        events: list[IncidentEvent] = []
+        request, line = self._request, self._line
+        for record in records:
+            found = request(record) if isinstance(record, tuple) else line(record, budget)
+            if found:
+                events += found
         for event in events:
             if event.state is IncidentState.OPENED:
                 self._opened[event.incident.kind] += 1
         return events
+
+    def _line(self, line: Line, budget: Budget | None) -> list[IncidentEvent]:
+        self.tally.add(line.ts)
+        if line.literals is not None and not line.literals:
+            return []  # most records: no literal of any signature in it
+        found = self._patterns.find(line, self._timeouts, budget)
+        if found is None:
+            return []
+        signature, fields = found
+        self._matches[signature.id] += 1
+        return self._correlator.observe_fields(signature.id, signature.signal, fields, line)
 
     def _request(self, request: Request) -> list[IncidentEvent]:
         """`process` for a record the access signature matched (see access.py): the same
@@ -172,20 +183,21 @@ def scan(
     each search's own timeout (see budget.py)."""
     core = Core(patterns)
     sources = list(sources)
-    stream: Iterator[Line | Request]
-    if len(sources) == 1:  # its requests may come as tuples (see access.py)
-        stream = _records(
+    batches: Iterable[Sequence[Line | Request]]
+    if len(sources) == 1:  # a feed's records at once; requests may come as tuples (access.py)
+        batches = _batches(
             sources[0], input_format=input_format, timestamps=TimestampParser(tz=timezone),
             max_line=max_line, group=group, prefilter=patterns.prefilter, tally=core.tally,
             access=patterns.access,
         )  # fmt: skip
     else:
-        stream = records(
+        merged = records(
             sources, input_format=input_format, timezone=timezone, max_line=max_line,
             group=group, prefilter=patterns.prefilter,
         )  # fmt: skip
-    for line in stream:
-        yield from core.process(line, budget)
+        batches = ((line,) for line in merged)
+    for batch in batches:
+        yield from core.process_all(batch, budget)
     yield from core.advance(core.watermark)
     yield core.summary()
 
@@ -210,15 +222,17 @@ def records(
     streams = [
         cast(
             Iterator[Line],  # without access, the framer makes Lines only
-            _records(
-                source,
-                input_format=input_format,
-                timestamps=TimestampParser(tz=timezone),
-                max_line=max_line,
-                group=group,
-                prefilter=prefilter,
-                tally=tally,
-                access=None,
+            itertools.chain.from_iterable(
+                _batches(
+                    source,
+                    input_format=input_format,
+                    timestamps=TimestampParser(tz=timezone),
+                    max_line=max_line,
+                    group=group,
+                    prefilter=prefilter,
+                    tally=tally,
+                    access=None,
+                )
             ),
         )
         for source in sources
@@ -226,7 +240,7 @@ def records(
     return heapq.merge(*streams, key=lambda line: line.ts)
 
 
-def _records(
+def _batches(
     source: Source,
     *,
     input_format: InputFormat,
@@ -236,7 +250,8 @@ def _records(
     prefilter: Prefilter[Any] | None,
     tally: Tally | None,
     access: Access | None,
-) -> Iterator[Line | Request]:
+) -> Iterator[list[Line | Request]]:
+    """The source's records, a feed's at a time."""
     framer = Framer(
         source=source.name,
         input_format=input_format,
@@ -248,5 +263,5 @@ def _records(
         access=access,
     )
     for chunk in source.chunks:
-        yield from framer.feed(chunk, BATCH_READ_TIME)
-    yield from framer.close(BATCH_READ_TIME)
+        yield framer.feed(chunk, BATCH_READ_TIME)
+    yield framer.close(BATCH_READ_TIME)
