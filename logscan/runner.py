@@ -187,7 +187,7 @@ class Runner:
     def _process(self, lines: list[Line | Request], now: float) -> list[IncidentEvent]:
         core = self._snapshot.core
         before = core.watermark
-        events = [event for line in lines for event in core.process(line)]
+        events = core.process_all(lines)
         if core.watermark > before:
             self._anchor = (core.watermark, now)
         return events
