@@ -14,6 +14,13 @@ typedef struct {
     Py_ssize_t size;
 } Overlap;
 
+/* Strings made again and again (a pod's key and name, a status, a path): the last one of
+ * each slot is kept and given out again while the text is the same (see cached_substring). */
+#define STRING_SLOTS 64
+typedef struct {
+    PyObject *slot[STRING_SLOTS];
+} Strings;
+
 typedef struct {
     PyObject_HEAD
     PyObject *literals;        /* tuple of str, alternation order */
@@ -28,6 +35,7 @@ typedef struct {
     Py_ssize_t *overlap_at;    /* overlaps[overlap_at[i] : overlap_at[i + 1]] are literal i's */
     Py_ssize_t *rank;          /* each literal's place in str order (how Python sorts hits) */
     PyObject *sets;            /* dict: bit mask of literal indices -> frozenset of literals */
+    Strings strings;           /* for the blocks' records (zeroed by tp_alloc) */
 } Literals;
 
 /* One literal found: where it starts in the scanned text, and which. */
@@ -51,11 +59,13 @@ PyObject *longest_line(PyObject *module, PyObject *data);
 
 /* _native_access.c */
 int access_match(const Py_UCS1 *s, Py_ssize_t n, const unsigned char *ends, Py_ssize_t spans[6]);
-PyObject *access_values(PyObject *text, const unsigned char *ends);
+PyObject *access_values(PyObject *text, const unsigned char *ends, Strings *strings);
 const unsigned char *access_ends(PyObject *ends);
 PyObject *match_access(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 
 /* _native_lane.c */
+PyObject *cached_substring(Strings *strings, PyObject *text, Py_ssize_t start, Py_ssize_t end);
+void strings_clear(Strings *strings);
 PyObject *Literals_block(Literals *self, PyObject *text);
 int lane_ready(void);
 

@@ -67,16 +67,19 @@ access_match(const Py_UCS1 *s, Py_ssize_t n, const unsigned char *ends, Py_ssize
     return 0;
 }
 
-/* The groups (method, path, status) of the match in `text` (a 1-byte str), or None. */
+/* The groups (method, path, status) of the match in `text` (a 1-byte str), or None; with
+ * `strings`, each group's str is given out again while it is the same text. */
 PyObject *
-access_values(PyObject *text, const unsigned char *ends)
+access_values(PyObject *text, const unsigned char *ends, Strings *strings)
 {
     Py_ssize_t spans[6];
     if (!access_match(PyUnicode_1BYTE_DATA(text), PyUnicode_GET_LENGTH(text), ends, spans))
         Py_RETURN_NONE;
     PyObject *values = PyTuple_New(3);
     for (int k = 0; values != NULL && k < 3; k++) {
-        PyObject *value = PyUnicode_Substring(text, spans[2 * k], spans[2 * k + 1]);
+        PyObject *value = strings != NULL
+                              ? cached_substring(strings, text, spans[2 * k], spans[2 * k + 1])
+                              : PyUnicode_Substring(text, spans[2 * k], spans[2 * k + 1]);
         if (value == NULL)
             Py_CLEAR(values);
         else
@@ -111,5 +114,5 @@ match_access(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_ValueError, "match_access takes 1-byte text only");
         return NULL;
     }
-    return access_values(args[0], ends);
+    return access_values(args[0], ends, NULL);
 }

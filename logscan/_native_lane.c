@@ -70,6 +70,33 @@ Literals_block(Literals *self, PyObject *text)
     return (PyObject *)block;
 }
 
+/* text[start:end] (1-byte text), as PyUnicode_Substring makes it; the same str object while
+ * its slot (by length and two characters) last held the same characters. */
+PyObject *
+cached_substring(Strings *strings, PyObject *text, Py_ssize_t start, Py_ssize_t end)
+{
+    Py_ssize_t n = end - start;
+    if (n <= 0)
+        return PyUnicode_Substring(text, start, end);
+    const Py_UCS1 *s = PyUnicode_1BYTE_DATA(text) + start;
+    size_t slot = ((size_t)n * 31u + s[n - 1] * 7u + s[n / 2]) % STRING_SLOTS;
+    PyObject *known = strings->slot[slot];
+    if (known != NULL && PyUnicode_GET_LENGTH(known) == n
+        && memcmp(PyUnicode_1BYTE_DATA(known), s, (size_t)n) == 0)
+        return Py_NewRef(known);
+    PyObject *made = PyUnicode_Substring(text, start, end);
+    if (made != NULL)
+        Py_XSETREF(strings->slot[slot], Py_NewRef(made));
+    return made;
+}
+
+void
+strings_clear(Strings *strings)
+{
+    for (int k = 0; k < STRING_SLOTS; k++)
+        Py_CLEAR(strings->slot[k]);
+}
+
 /* The frozenset of the literals of hits[from:to] (framing.py's _literals). */
 static PyObject *
 literal_set(Literals *self, const Hit *hits, Py_ssize_t from, Py_ssize_t to, PyObject *empty)
@@ -230,7 +257,7 @@ new_line(PyTypeObject *type, PyObject *source, PyObject *held)
  * regex matches its text (access.py's Request), else its Line. */
 static PyObject *
 new_record(PyTypeObject *type, PyObject *source, PyObject *held, PyObject *access_literal,
-           const unsigned char *ends)
+           const unsigned char *ends, Strings *strings)
 {
     PyObject *found = PyTuple_GET_ITEM(held, 4), *text = PyTuple_GET_ITEM(held, 2);
     if (access_literal != NULL && PyFrozenSet_CheckExact(found) && PySet_GET_SIZE(found) == 1
@@ -239,7 +266,7 @@ new_record(PyTypeObject *type, PyObject *source, PyObject *held, PyObject *acces
         if (contains < 0)
             return NULL;
         if (contains) {
-            PyObject *values = access_values(text, ends);
+            PyObject *values = access_values(text, ends, strings);
             if (values == NULL)
                 return NULL;
             if (values != Py_None) {
@@ -330,7 +357,7 @@ Block_run(Block *self, PyObject *const *args, Py_ssize_t nargs)
                     && line[sp - 1] == 'Z' && PyDict_GET_SIZE(partials) == 0;
         PyObject *held = NULL;
         if (quick) {
-            key = PyUnicode_Substring(text, start, start + c + 1);
+            key = cached_substring(&literals->strings, text, start, start + c + 1);
             if (key == NULL)
                 goto error;
             held = Py_XNewRef(PyDict_GetItemWithError(pending, key));
@@ -390,7 +417,7 @@ Block_run(Block *self, PyObject *const *args, Py_ssize_t nargs)
             }
             else {
                 PyObject *made = new_record((PyTypeObject *)line_type, source, held,
-                                            access_literal, ends);
+                                            access_literal, ends, &literals->strings);
                 int failed = made == NULL || PyList_Append(out, made) < 0;
                 Py_XDECREF(made);
                 if (failed) {
@@ -407,7 +434,9 @@ Block_run(Block *self, PyObject *const *args, Py_ssize_t nargs)
         /* the group: the pod, "[pod/" up to the next "/" (or the "]"), else the default */
         const Py_UCS1 *slash = memchr(line + 5, '/', (size_t)(c - 5));
         Py_ssize_t end = slash ? slash - line : c;
-        PyObject *record_group = end > 5 ? PyUnicode_Substring(text, start + 5, start + end)
+        PyObject *record_group = end > 5
+                                     ? cached_substring(&literals->strings, text, start + 5,
+                                                        start + end)
                                          : Py_NewRef(group);
         Py_ssize_t own = from; /* the hits in the message */
         while (own < to && hits[own].start < start + sp + 1)

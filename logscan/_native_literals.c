@@ -36,6 +36,7 @@ Literals_dealloc(Literals *self)
     Literals_free_arrays(self);
     Py_XDECREF(self->literals);
     Py_XDECREF(self->sets);
+    strings_clear(&self->strings);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
