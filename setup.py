@@ -9,6 +9,7 @@ SOURCES = [
     "logscan/_native_literals.c",
     "logscan/_native_lane.c",
     "logscan/_native_access.c",
+    "logscan/_native_weigh.c",
 ]
 
 setup(

@@ -1,6 +1,7 @@
-/* logscan._native: logscan's optional C part (see prefilter.py and framing.py); pure Python
- * does the same where it is not built. The literal scan is in _native_literals.c, the
- * framer's quick lane in _native_lane.c, the access line's matcher in _native_access.c.
+/* logscan._native: logscan's optional C part (see prefilter.py, framing.py, access.py);
+ * pure Python does the same where it is not built. The literal scan is in
+ * _native_literals.c, the framer's quick lane in _native_lane.c, the access line's matcher
+ * in _native_access.c, the quiet request's weighing in _native_weigh.c.
  */
 #include "_native.h"
 
@@ -9,6 +10,9 @@ static PyMethodDef module_methods[] = {
      "longest_line(data) -> the length of the longest line, as max(map(len, data.split(b'\\n')))"},
     {"match_access", (PyCFunction)(void (*)(void))match_access, METH_FASTCALL,
      "match_access(text, ends) -> (method, path, status) of the access regex's match, or None"},
+    {"weigh", (PyCFunction)(void (*)(void))weigh, METH_FASTCALL,
+     "weigh(records, start, lanes, watermark, calm_until) -> (end, watermark, counted, "
+     "earliest, latest): Core.process_all's quiet requests counted (see _native_weigh.c)"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -24,7 +28,7 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC
 PyInit__native(void)
 {
-    if (PyType_Ready(&LiteralsType) < 0 || lane_ready() < 0)
+    if (PyType_Ready(&LiteralsType) < 0 || lane_ready() < 0 || weigh_ready() < 0)
         return NULL;
     PyObject *m = PyModule_Create(&module);
     if (m == NULL)

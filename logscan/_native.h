@@ -1,6 +1,7 @@
 /* logscan._native's shared declarations: the compiled literals, their hits, the two types.
- * The literals: _native_literals.c; the quick lane (Block): _native_lane.c; the access line's
- * matcher: _native_access.c; the module: _native.c.
+ * The literals: _native_literals.c; the quick lane (Block): _native_lane.c; the access
+ * line's matcher: _native_access.c; the quiet request's weighing: _native_weigh.c; the
+ * module: _native.c.
  */
 #ifndef LOGSCAN_NATIVE_H
 #define LOGSCAN_NATIVE_H
@@ -62,6 +63,10 @@ int access_match(const Py_UCS1 *s, Py_ssize_t n, const unsigned char *ends, Py_s
 PyObject *access_values(PyObject *text, const unsigned char *ends, Strings *strings);
 const unsigned char *access_ends(PyObject *ends);
 PyObject *match_access(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+
+/* _native_weigh.c */
+PyObject *weigh(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+int weigh_ready(void);
 
 /* _native_lane.c */
 PyObject *cached_substring(Strings *strings, PyObject *text, Py_ssize_t start, Py_ssize_t end);

@@ -33,3 +33,11 @@ class Block:
 
 def longest_line(data: bytes) -> int: ...
 def match_access(text: str, ends: bytes) -> tuple[str, str, str] | None: ...
+def weigh(
+    records: list[Any],
+    start: int,
+    lanes: dict[str, dict[tuple[str, ...], Any]],
+    watermark: float,
+    calm_until: float,
+    /,
+) -> tuple[int, float, int, float, float]: ...

@@ -94,7 +94,7 @@ class Correlator:
         what `_feed` does for such a match, reduced to that (the correlator tests compare)."""
         events = self.advance(ts) if ts > self._watermark else []
         known = self._quiet.get((id(plan), key))
-        lane = known[1] if known is not None and known[0] is plan else self._lane(plan, key)
+        lane = known[1] if known is not None and known[0] is plan else self.lane(plan, key)
         for track in lane.ends:
             track.last_anchor = NEVER  # the service answered: it is no longer starting
         watermark = self._watermark
@@ -112,7 +112,7 @@ class Correlator:
                 events.append(event)
         return events
 
-    def _lane(self, plan: Plan, key: str) -> Lane:
+    def lane(self, plan: Plan, key: str) -> Lane:
         """The tracks a quiet plan touches in group `key`, worked out once."""
         ends, counts = [], []
         for rule, role in plan.entries:
@@ -128,6 +128,19 @@ class Correlator:
         if len(self._quiet) < _LANES:
             self._quiet[(id(plan), key)] = (plan, lane)  # the plan is kept: its id stays its own
         return lane
+
+    @property
+    def calm_until(self) -> float:
+        """Event time before which advance resolves nothing (see advance)."""
+        return self._calm_until
+
+    def weighed(self, watermark: float) -> None:
+        """Requests weighed elsewhere (logscan/_native_weigh.c, for Core) moved event time to
+        `watermark`, short of calm_until: advance's work without its (empty) result."""
+        if watermark > self._watermark:
+            if not watermark < self._calm_until:
+                raise ValueError("requests weighed past calm_until")
+            self._watermark = watermark
 
     def advance(self, now: float) -> list[IncidentEvent]:
         """Move event time to `now` (never backwards); resolve incidents that went quiet."""

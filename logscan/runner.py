@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from datetime import UTC, tzinfo
 
 from logscan.access import Request
+from logscan.core import Core
 from logscan.framing import Framer, InputFormat
 from logscan.model import IncidentEvent, Line
 from logscan.patterns import PatternSet
-from logscan.pipeline import Core, Event
+from logscan.pipeline import Event
 from logscan.sources.base import Chunk, LiveSource
 from logscan.state import Snapshot, StateStore
 from logscan.timestamps import TimestampParser

@@ -20,13 +20,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from logscan.core import Core
 from logscan.errors import ConfigError
 from logscan.framing import Framer
 from logscan.patterns import PatternSet
-from logscan.pipeline import Core
 from logscan.sources.base import Checkpoint
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 _log = logging.getLogger("logscan.state")
 
 

@@ -86,7 +86,9 @@ class RatioWindow:
     """Per-second counts of numerator selectors and the denominator, plus recent evidence.
 
     Running totals are kept as buckets enter and leave, so asking for them on every request
-    costs nothing however long the window is.
+    costs nothing however long the window is. logscan/_native_weigh.c reads `_buckets`,
+    `_denominator` and `_rejected` and adds quiet requests to the newest bucket: a change to
+    their layout is a change there too (tests/test_access.py compares the two).
     """
 
     __slots__ = (

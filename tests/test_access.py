@@ -16,10 +16,12 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from logscan.access import ACCESS_REGEX, Access, Request
+from logscan.core import Core
 from logscan.framing import Framer, Tally
 from logscan.model import Line
 from logscan.patterns import PatternSet, Signature
-from logscan.pipeline import Core, Source
+from logscan.pipeline import Source
+from logscan.window import RatioWindow
 from tests.test_differential import compare
 
 native = pytest.importorskip(
@@ -194,14 +196,57 @@ def test_requests_weigh_as_lines_do(
     # Record by record: the same events at the same record, and event time moves alike.
     framer = Framer(source="s", prefilter=pack.prefilter, tally=Tally(), access=pack.access)
     records = framer.feed(data, 0.0) + framer.close(0.0)
-    fast, plain = Core(pack), Core(pack)
+    fast, plain, whole = Core(pack), Core(pack), Core(pack)
+    expected = []
     for record, line in zip(records, _as_lines(pack.access, records), strict=True):
-        assert fast.process(record) == plain.process(line)
+        events = plain.process(line)
+        assert fast.process(record) == events
         assert fast.watermark == plain.watermark
+        expected += events
     assert fast.summary() == plain.summary()
+    # At once, as scan hands them over: the C part counts runs of requests (_native_weigh.c).
+    assert whole.process_all(records) == expected
+    assert whole.summary() == plain.summary()
+    assert whole.watermark == plain.watermark
 
 
 def test_signature_fields_of_is_capture(pack: PatternSet) -> None:
     signature: Signature = next(s for s in pack.signatures if s.id == "http.access")
     text = '"GET /x HTTP/1.0" 404 -'
     assert signature.fields_of(("GET", "/x", "404")) == signature.capture(text)
+
+
+def _window(pack: PatternSet, seconds: list[int]) -> RatioWindow:
+    """The overload rule's window with a request in each of `seconds`."""
+    rule = next(rule for rule in pack.rules if rule.kind == "overload")
+    window = RatioWindow(rule)
+    for second in seconds:
+        window.add_request(second + 0.5)
+    return window
+
+
+def _request(ts: float) -> tuple[str, int, float, str, str, tuple[str, str, str]]:
+    return ("s", 1, ts, "...", "pod", ("GET", "/predict", "200"))
+
+
+@pytest.mark.parametrize(
+    ("seconds", "ts", "weighed"),
+    [
+        ([950, 1000], 1000.7, True),  # the newest bucket's second: counted there
+        ([950, 1000], 1001.2, False),  # a new second: Python makes its bucket
+        ([940, 1001], 1001.5, False),  # the oldest bucket leaves the window: Python prunes
+        ([950, 1000], 900.0, True),  # too late for the window: a record, in no bucket
+    ],
+)
+def test_weigh_counts_only_what_needs_no_python(
+    pack: PatternSet, seconds: list[int], ts: float, weighed: bool
+) -> None:
+    """Event time is at 1000.9 (the oldest bucket still in the window) before the request."""
+    window = _window(pack, seconds)
+    lanes = {"pod": {("GET", "/predict", "200"): ((), ((window, 60.0, 5, 0.1),))}}
+    before = window.totals()
+    end, watermark, counted, *_ = native.weigh([_request(ts)], 0, lanes, 1000.9, float("inf"))
+    assert (end, counted) == ((1, 1) if weighed else (0, 0))
+    assert watermark == (max(1000.9, ts) if weighed else 1000.9)
+    added = 1 if weighed and ts > 1000 else 0
+    assert window.totals() == (before[0], before[1] + added)

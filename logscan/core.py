@@ -1,0 +1,198 @@
+"""The Core: matching and correlation with the run's counters, the part batch and live share.
+
+`scan` (pipeline.py) and `watch` (runner.py) frame records and hand them here, a feed's at a
+time; the Core matches each, feeds the correlator and counts what the summary reports.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from logscan import accel
+from logscan.access import Request
+from logscan.assembly import Tally
+from logscan.budget import Budget
+from logscan.correlator import Correlator
+from logscan.model import Fields, IncidentEvent, IncidentState, Line
+from logscan.patterns import PatternSet
+from logscan.plans import Plan
+from logscan.track import Lane, Track
+
+_REQUESTS_CACHE = 4096
+_weigh = accel.native.weigh if accel.native is not None else None
+
+
+def _weighable(lane: Lane) -> tuple[tuple[Track, ...], tuple[tuple[Any, ...], ...]] | None:
+    """A quiet lane as logscan/_native_weigh.c takes it (ends, counts), or None where a rule
+    it counts for can be suppressed (Python works that out)."""
+    if any(suppressible for *_, suppressible in lane.counts):
+        return None
+    counts = tuple(
+        (window, float(rule.window), rule.min_count, float(rule.min_ratio))
+        for rule, _, window, _ in lane.counts
+    )
+    return lane.ends, counts
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Summary:
+    """What a run saw: records, matches by signature id, incidents opened by kind."""
+
+    lines: int
+    matches: tuple[tuple[str, int], ...]
+    incidents: tuple[tuple[str, int], ...]
+    open: int
+    seconds: float  # event time the input spans, from its first record to its last
+    regex_timeouts: tuple[tuple[str, int], ...] = ()
+
+
+class Core:
+    """Matching and correlation with the run's counters: the part batch and live share.
+
+    Fed records one at a time, it returns the incident events each one causes; `advance`
+    moves event time on when no record does (live mode's clock).
+    """
+
+    __slots__ = (
+        "_correlator", "_laned", "_lanes", "_matches", "_opened", "_patterns", "_requests",
+        "_timeouts", "tally",
+    )  # fmt: skip
+
+    def __init__(self, patterns: PatternSet) -> None:
+        self._patterns = patterns
+        self._correlator = Correlator(patterns.rules)
+        self._matches: Counter[str] = Counter()
+        self._timeouts: Counter[str] = Counter()
+        self._opened: Counter[str] = Counter()
+        self.tally = Tally()  # framers add the records they count without emitting them
+        # The fields and plan of each request's (method, path, status): they recur.
+        self._requests: dict[tuple[str, ...], tuple[Fields, Plan]] = {}
+        # By group, then (method, path, status): the quiet lanes the C part weighs with.
+        self._lanes: dict[str, dict[tuple[str, ...], Any]] = {}
+        self._laned = 0  # how many lanes are in _lanes
+
+    def __getstate__(self) -> dict[str, object]:
+        """Everything but the compiled packs, which a restart loads afresh (see rebind), and
+        what is worked out from them."""
+        kept = set(self.__slots__) - {"_lanes", "_laned", "_patterns", "_requests"}
+        return {name: getattr(self, name) for name in sorted(kept)}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        for name, value in state.items():
+            setattr(self, name, value)
+        self._requests, self._lanes, self._laned = {}, {}, 0
+
+    def rebind(self, patterns: PatternSet) -> None:
+        """Attach the packs after unpickling (the same packs: the state store checks)."""
+        self._patterns = patterns
+
+    @property
+    def watermark(self) -> float:
+        """The largest event time seen so far (-inf before the first record)."""
+        return self._correlator.watermark
+
+    def process(self, line: Line | Request, budget: Budget | None = None) -> list[IncidentEvent]:
+        """The events one record causes (often none). `budget` keeps the regex time budget
+        (see budget.py); without one each search keeps its own."""
+        return self.process_all([line], budget)
+
+    def process_all(
+        self, records: list[Line | Request], budget: Budget | None = None
+    ) -> list[IncidentEvent]:
+        """`process` for each of `records` in turn: the events they cause, in order. Where
+        the C part is built, it counts the runs of requests that change nothing but counts
+        (logscan/_native_weigh.c), and the rest come here one by one."""
+        events: list[IncidentEvent] = []
+        request, line = self._request, self._line
+        weigh = _weigh if self._patterns.access is not None else None
+        at, end = 0, len(records)
+        while at < end:
+            record = records[at]
+            if isinstance(record, tuple):
+                if weigh is not None:
+                    at = self._weighed(weigh(records, at, self._lanes, *self._times()))
+                    if at == end:
+                        break
+                    record = records[at]
+                found = request(record) if isinstance(record, tuple) else line(record, budget)
+            else:
+                found = line(record, budget)
+            if found:
+                events += found
+            at += 1
+        for event in events:
+            if event.state is IncidentState.OPENED:
+                self._opened[event.incident.kind] += 1
+        return events
+
+    def _line(self, line: Line, budget: Budget | None) -> list[IncidentEvent]:
+        self.tally.add(line.ts)
+        if line.literals is not None and not line.literals:
+            return []  # most records: no literal of any signature in it
+        found = self._patterns.find(line, self._timeouts, budget)
+        if found is None:
+            return []
+        signature, fields = found
+        self._matches[signature.id] += 1
+        return self._correlator.observe_fields(signature.id, signature.signal, fields, line)
+
+    def _request(self, request: Request) -> list[IncidentEvent]:
+        """`process` for a record the access signature matched (see access.py): the same
+        events, from the groups the C lane found; a Line only when a rule may keep it."""
+        source, number, ts, text, group, values = request
+        access = self._patterns.access
+        assert access is not None
+        signature = access.signature
+        self.tally.add(ts)
+        self._matches[signature.id] += 1
+        known = self._requests.get(values)
+        if known is None:
+            fields = signature.fields_of(values)
+            known = (fields, self._correlator.plan(signature.signal, fields))
+            if len(self._requests) < _REQUESTS_CACHE:  # paths can vary without end
+                self._requests[values] = known
+        fields, plan = known
+        if plan.quiet:
+            key = group or source
+            if _weigh is not None and self._laned < _REQUESTS_CACHE:  # paths vary: bounded
+                self._lanes.setdefault(key, {})[values] = _weighable(
+                    self._correlator.lane(plan, key)
+                )
+                self._laned += 1
+            return self._correlator.observe_quiet(plan, ts, key)
+        line = Line(
+            source=source, number=number, text=text, ts=ts, ts_inferred=False, group=group,
+            truncated=False, literals=access.literals,
+        )  # fmt: skip
+        return self._correlator.observe_fields(signature.id, signature.signal, fields, line)
+
+    def _times(self) -> tuple[float, float]:
+        return self._correlator.watermark, self._correlator.calm_until
+
+    def _weighed(self, weighed: tuple[int, float, int, float, float]) -> int:
+        """Account for the requests the C part counted; the index of the next record."""
+        end, watermark, counted, earliest, latest = weighed
+        if counted:
+            access = self._patterns.access
+            assert access is not None
+            self.tally.merge(counted, earliest, latest)
+            self._matches[access.signature.id] += counted
+            self._correlator.weighed(watermark)
+        return end
+
+    def advance(self, now: float) -> list[IncidentEvent]:
+        """Resolve what went quiet by event time `now`."""
+        return self._correlator.advance(now)
+
+    def summary(self) -> Summary:
+        """What the run has seen so far."""
+        return Summary(
+            lines=self.tally.lines,
+            matches=tuple(sorted(self._matches.items())),
+            incidents=tuple(sorted(self._opened.items())),
+            open=len(self._correlator.open_incidents()),
+            seconds=max(self.tally.latest - self.tally.earliest, 0.0),
+            regex_timeouts=tuple(sorted(self._timeouts.items())),
+        )
