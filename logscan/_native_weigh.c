@@ -9,13 +9,13 @@
  *   - not a request tuple, or no lane for its (group, method/path/status) in `lanes` (Python
  *     makes one, for a quiet plan, when it weighs such a request itself: see Core._request);
  *   - it moves event time to or past `calm_until` (an incident may be due to resolve);
- *   - in a ratio window it counts in: no bucket yet for its second, a bucket due to leave
- *     the window, or the rule would hold after it (rejections >= min_count and >= min_ratio
- *     of the requests).
+ *   - in a ratio window it counts in: a bucket due to leave the window, a second before the
+ *     newest bucket's, or the rule would hold after it (rejections >= min_count and >=
+ *     min_ratio of the requests). A request in a new second gets a new bucket here.
  * A lane is (ends, counts): the tracks whose last_anchor it clears, and for each ratio
  * window (window, window length, min_count, min_ratio). The window's slots are
  * window.RatioWindow's (_buckets: a deque of [second, requests, rejections...] lists,
- * _denominator, _rejected). Returns (end, watermark, counted, earliest, latest): the first
+ * _denominator, _rejected, _selectors). Returns (end, watermark, counted, earliest, latest): the first
  * record not weighed, event time after those that were, and how many there were and the
  * times they span. tests/test_access.py compares with the Python path record by record.
  */
@@ -23,7 +23,7 @@
 
 #define MAX_COUNTS 8
 
-static PyObject *LAST_ANCHOR, *BUCKETS, *DENOMINATOR, *REJECTED, *NEVER, *ONE;
+static PyObject *LAST_ANCHOR, *BUCKETS, *DENOMINATOR, *REJECTED, *SELECTORS, *APPEND, *NEVER, *ONE;
 
 int
 weigh_ready(void)
@@ -32,9 +32,12 @@ weigh_ready(void)
     BUCKETS = PyUnicode_InternFromString("_buckets");
     DENOMINATOR = PyUnicode_InternFromString("_denominator");
     REJECTED = PyUnicode_InternFromString("_rejected");
+    SELECTORS = PyUnicode_InternFromString("_selectors");
+    APPEND = PyUnicode_InternFromString("append");
     NEVER = PyFloat_FromDouble(-Py_HUGE_VAL);
     ONE = PyLong_FromLong(1);
-    return LAST_ANCHOR && BUCKETS && DENOMINATOR && REJECTED && NEVER && ONE ? 0 : -1;
+    return LAST_ANCHOR && BUCKETS && DENOMINATOR && REJECTED && SELECTORS && APPEND && NEVER && ONE
+               ? 0 : -1;
 }
 
 static int
@@ -59,12 +62,20 @@ bucket_second(PyObject *bucket, long long *second)
     return *second == -1 && PyErr_Occurred() ? -1 : 0;
 }
 
-/* What one count entry would do with a request at `ts`, event time `now`: 1 and the bucket
- * to add to (NULL: the request is too late for the window), 0: decline, -1: error. */
+/* Where one count entry adds a request: the bucket (a new reference; NULL when the request
+ * is too late for the window), and whether it is a new one, to be appended first. */
+typedef struct {
+    PyObject *bucket;
+    int fresh;
+} Count;
+
+/* What one count entry would do with a request at `ts`, event time `now`: 1 and where it
+ * adds it, 0: decline, -1: error. RatioWindow.request's steps, checked before any is done. */
 static int
-can_count(PyObject *entry, double ts, double now, PyObject **bucket)
+can_count(PyObject *entry, double ts, double now, Count *count)
 {
-    *bucket = NULL;
+    count->bucket = NULL;
+    count->fresh = 0;
     if (!PyTuple_CheckExact(entry) || PyTuple_GET_SIZE(entry) != 4) {
         PyErr_SetString(PyExc_TypeError, "weigh(): a count is (window, length, min, ratio)");
         return -1;
@@ -86,24 +97,38 @@ can_count(PyObject *entry, double ts, double now, PyObject **bucket)
     PyObject *last = size > 0 ? PySequence_GetItem(buckets, size - 1) : NULL;
     Py_DECREF(buckets);
     int result = -1;
-    long long oldest, newest, rejected, denominator;
+    long long second = (long long)ts; /* int(ts): towards zero */
+    long long oldest = 0, newest = second - 1, rejected, denominator, selectors;
     if (size < 0 || (size > 0 && (first == NULL || last == NULL)))
         goto done;
-    result = 0;
-    if (size == 0)
-        goto done; /* the window's first bucket: Python makes it */
-    if (bucket_second(first, &oldest) < 0 || bucket_second(last, &newest) < 0
+    if ((size > 0 && (bucket_second(first, &oldest) < 0 || bucket_second(last, &newest) < 0))
         || long_attr(window, REJECTED, &rejected) < 0
-        || long_attr(window, DENOMINATOR, &denominator) < 0) {
-        result = -1;
+        || long_attr(window, DENOMINATOR, &denominator) < 0
+        || long_attr(window, SELECTORS, &selectors) < 0)
         goto done;
-    }
-    if ((double)(oldest + 1) <= horizon || newest != (long long)ts)
-        goto done; /* a bucket leaves the window, or the request needs a new one */
+    result = 0;
+    if ((size > 0 && (double)(oldest + 1) <= horizon) || newest > second)
+        goto done; /* a bucket leaves the window (Python prunes), or an earlier second's */
     long long requests = denominator + 1 > rejected ? denominator + 1 : rejected;
     if (rejected >= min_count && (double)rejected >= min_ratio * (double)requests)
         goto done; /* the rule would hold: Python works out what that does */
-    *bucket = Py_NewRef(last);
+    if (newest == second)
+        count->bucket = Py_NewRef(last);
+    else { /* [second, requests, rejections per selector...], as RatioWindow._bucket makes */
+        count->fresh = 1;
+        count->bucket = PyList_New(2 + (Py_ssize_t)selectors);
+        for (Py_ssize_t k = 0; count->bucket != NULL && k < 2 + selectors; k++) {
+            PyObject *value = k == 0 ? PyLong_FromLongLong(second) : PyLong_FromLong(0);
+            if (value == NULL)
+                Py_CLEAR(count->bucket);
+            else
+                PyList_SET_ITEM(count->bucket, k, value);
+        }
+        if (count->bucket == NULL) {
+            result = -1;
+            goto done;
+        }
+    }
     result = 1;
 done:
     Py_XDECREF(first);
@@ -112,8 +137,17 @@ done:
 }
 
 static int
-add_one(PyObject *window, PyObject *bucket)
+add_one(PyObject *window, Count *count)
 {
+    if (count->fresh) {
+        PyObject *buckets = PyObject_GetAttr(window, BUCKETS);
+        PyObject *done = buckets ? PyObject_CallMethodOneArg(buckets, APPEND, count->bucket) : NULL;
+        Py_XDECREF(buckets);
+        if (done == NULL)
+            return -1;
+        Py_DECREF(done);
+    }
+    PyObject *bucket = count->bucket;
     PyObject *requests = PyNumber_Add(PyList_GET_ITEM(bucket, 1), ONE);
     if (requests == NULL)
         return -1;
@@ -173,21 +207,21 @@ weigh(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             return NULL;
         }
         PyObject *ends = PyTuple_GET_ITEM(lane, 0), *counts = PyTuple_GET_ITEM(lane, 1);
-        PyObject *buckets[MAX_COUNTS] = {NULL};
+        Count where[MAX_COUNTS] = {{NULL, 0}};
         Py_ssize_t ncounts = PyTuple_GET_SIZE(counts);
         int taken = 1, failed = 0;
         for (Py_ssize_t k = 0; k < ncounts && taken; k++) {
-            int can = can_count(PyTuple_GET_ITEM(counts, k), ts, now, &buckets[k]);
+            int can = can_count(PyTuple_GET_ITEM(counts, k), ts, now, &where[k]);
             failed = can < 0;
             taken = can > 0;
         }
         for (Py_ssize_t k = 0; taken && k < PyTuple_GET_SIZE(ends) && !failed; k++)
             failed = PyObject_SetAttr(PyTuple_GET_ITEM(ends, k), LAST_ANCHOR, NEVER) < 0;
         for (Py_ssize_t k = 0; taken && k < ncounts && !failed; k++)
-            if (buckets[k] != NULL)
-                failed = add_one(PyTuple_GET_ITEM(PyTuple_GET_ITEM(counts, k), 0), buckets[k]) < 0;
+            if (where[k].bucket != NULL)
+                failed = add_one(PyTuple_GET_ITEM(PyTuple_GET_ITEM(counts, k), 0), &where[k]) < 0;
         for (Py_ssize_t k = 0; k < ncounts; k++)
-            Py_XDECREF(buckets[k]);
+            Py_XDECREF(where[k].bucket);
         if (failed)
             return NULL;
         if (!taken)

@@ -230,23 +230,28 @@ def _request(ts: float) -> tuple[str, int, float, str, str, tuple[str, str, str]
 
 
 @pytest.mark.parametrize(
-    ("seconds", "ts", "weighed"),
+    ("seconds", "ts", "weighed", "newest"),
     [
-        ([950, 1000], 1000.7, True),  # the newest bucket's second: counted there
-        ([950, 1000], 1001.2, False),  # a new second: Python makes its bucket
-        ([940, 1001], 1001.5, False),  # the oldest bucket leaves the window: Python prunes
-        ([950, 1000], 900.0, True),  # too late for the window: a record, in no bucket
+        ([950, 1000], 1000.7, True, 1000),  # the newest bucket's second: counted there
+        ([950, 1000], 1001.2, True, 1001),  # a new second: a new bucket, as Python makes it
+        ([], 1000.7, True, 1000),  # the window's first bucket
+        ([950, 1000], 999.5, False, 1000),  # an earlier second's bucket: Python finds it
+        ([940, 1001], 1001.5, False, 1001),  # the oldest bucket leaves the window: Python prunes
+        ([950, 1000], 900.0, True, 1000),  # too late for the window: a record, in no bucket
     ],
 )
 def test_weigh_counts_only_what_needs_no_python(
-    pack: PatternSet, seconds: list[int], ts: float, weighed: bool
+    pack: PatternSet, seconds: list[int], ts: float, weighed: bool, newest: int
 ) -> None:
-    """Event time is at 1000.9 (the oldest bucket still in the window) before the request."""
-    window = _window(pack, seconds)
+    """Event time is at 1000.9 (the oldest bucket still in the window) before the request;
+    what weigh leaves is what RatioWindow.request leaves."""
+    window, reference = _window(pack, seconds), _window(pack, seconds)
     lanes = {"pod": {("GET", "/predict", "200"): ((), ((window, 60.0, 5, 0.1),))}}
-    before = window.totals()
     end, watermark, counted, *_ = native.weigh([_request(ts)], 0, lanes, 1000.9, float("inf"))
     assert (end, counted) == ((1, 1) if weighed else (0, 0))
     assert watermark == (max(1000.9, ts) if weighed else 1000.9)
-    added = 1 if weighed and ts > 1000 else 0
-    assert window.totals() == (before[0], before[1] + added)
+    if weighed and ts >= 1000.9 - 60:
+        reference.request(ts, max(1000.9, ts))
+    assert window.totals() == reference.totals()
+    assert list(window._buckets) == list(reference._buckets)
+    assert window._buckets[-1][0] == newest
