@@ -8,7 +8,9 @@
  * line, and stops at the first line it does not take: it returns that line and its hits for
  * Python to frame (Framer._quick, else Framer._physical), and the caller runs the block on.
  * It declines whenever Framer._quick might not take the line or might do something else, so
- * the result is the same as Python's (tests/test_framing_lanes.py compares). Given access.py's
+ * the result is the same as Python's (tests/test_framing_lanes.py compares). While it runs,
+ * the records it holds are kept as offsets into the block (Kept), and only those still held
+ * when it returns become held tuples in `pending`. Given access.py's
  * `access`, a record it releases that the access regex matches goes out as a request tuple
  * instead of its Line (new_record; tests/test_access.py compares).
  */
@@ -282,6 +284,87 @@ new_record(PyTypeObject *type, PyObject *source, PyObject *held, PyObject *acces
     return new_line(type, source, held);
 }
 
+/* A record the quick lane holds while it runs, not yet made a held tuple: its key and group,
+ * where its message is in the block, its hits, its number and time. Block.run keeps these in
+ * the order they were last held, and puts those still held into `pending` (as held tuples,
+ * in that order: as Framer._quick leaves the dict) before it returns. */
+typedef struct {
+    PyObject *key, *group;
+    Py_ssize_t start, end, from, to;
+    long long number;
+    double ts;
+} Kept;
+
+typedef struct {
+    Kept items[MAX_GROUPS];
+    Py_ssize_t size;
+} Keeping;
+
+static Py_ssize_t
+kept_find(Keeping *keeping, PyObject *key)
+{
+    for (Py_ssize_t k = 0; k < keeping->size; k++)
+        if (keeping->items[k].key == key)
+            return k;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(key);
+    for (Py_ssize_t k = 0; k < keeping->size; k++) {
+        PyObject *other = keeping->items[k].key;
+        if (PyUnicode_GET_LENGTH(other) == n
+            && memcmp(PyUnicode_1BYTE_DATA(other), PyUnicode_1BYTE_DATA(key), (size_t)n) == 0)
+            return k;
+    }
+    return -1;
+}
+
+static void
+kept_remove(Keeping *keeping, Py_ssize_t k)
+{
+    Py_DECREF(keeping->items[k].key);
+    Py_DECREF(keeping->items[k].group);
+    memmove(&keeping->items[k], &keeping->items[k + 1],
+            (size_t)(keeping->size - k - 1) * sizeof(Kept));
+    keeping->size--;
+}
+
+static void
+kept_clear(Keeping *keeping)
+{
+    while (keeping->size > 0)
+        kept_remove(keeping, keeping->size - 1);
+}
+
+/* The held tuple (number, ts, message, group, literals) of a kept record. */
+static PyObject *
+kept_tuple(Block *self, const Kept *kept, PyObject *empty)
+{
+    PyObject *number = PyLong_FromLongLong(kept->number);
+    PyObject *ts = PyFloat_FromDouble(kept->ts);
+    PyObject *message = PyUnicode_Substring(self->text, kept->start, kept->end);
+    PyObject *found = literal_set(self->literals, self->hits.items, kept->from, kept->to, empty);
+    PyObject *held = NULL;
+    if (number && ts && message && found)
+        held = PyTuple_Pack(5, number, ts, message, kept->group, found);
+    Py_XDECREF(number);
+    Py_XDECREF(ts);
+    Py_XDECREF(message);
+    Py_XDECREF(found);
+    return held;
+}
+
+/* Put the kept records into `pending`, in order, and forget them; -1 on error. */
+static int
+kept_store(Block *self, Keeping *keeping, PyObject *pending, PyObject *empty)
+{
+    int failed = 0;
+    for (Py_ssize_t k = 0; k < keeping->size && !failed; k++) {
+        PyObject *held = kept_tuple(self, &keeping->items[k], empty);
+        failed = held == NULL || PyDict_SetItem(pending, keeping->items[k].key, held) < 0;
+        Py_XDECREF(held);
+    }
+    kept_clear(keeping);
+    return failed ? -1 : 0;
+}
+
 static PyObject *
 Block_run(Block *self, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -333,6 +416,8 @@ Block_run(Block *self, PyObject *const *args, Py_ssize_t nargs)
     int stamped = 0;
     PyObject *declined = NULL;
     PyObject *key = NULL;
+    Keeping keeping;
+    keeping.size = 0;
 
     while (self->at < n) {
         Py_ssize_t start = self->at;
@@ -356,19 +441,24 @@ Block_run(Block *self, PyObject *const *args, Py_ssize_t nargs)
         int quick = sp >= 0 && sp + 1 < length && line[length - 1] != ':' && sp > c + 2
                     && line[sp - 1] == 'Z' && PyDict_GET_SIZE(partials) == 0;
         PyObject *held = NULL;
+        Py_ssize_t kept = -1;
         if (quick) {
             key = cached_substring(&literals->strings, text, start, start + c + 1);
             if (key == NULL)
                 goto error;
-            held = Py_XNewRef(PyDict_GetItemWithError(pending, key));
-            if (held == NULL && PyErr_Occurred())
-                goto error;
-            if (held == NULL)
-                quick = PyDict_GET_SIZE(pending) < MAX_GROUPS;
+            Py_UCS1 head = line[sp + 1];
+            int continues = head == ' ' || head == '\t' || head == 'T';
+            kept = kept_find(&keeping, key);
+            if (kept >= 0)
+                quick = !continues;
             else {
-                Py_UCS1 head = line[sp + 1];
-                quick = head != ' ' && head != '\t' && head != 'T' && PyTuple_CheckExact(held)
-                        && PyTuple_GET_SIZE(held) == 5;
+                held = Py_XNewRef(PyDict_GetItemWithError(pending, key));
+                if (held == NULL && PyErr_Occurred())
+                    goto error;
+                if (held == NULL)
+                    quick = PyDict_GET_SIZE(pending) + keeping.size < MAX_GROUPS;
+                else
+                    quick = !continues && PyTuple_CheckExact(held) && PyTuple_GET_SIZE(held) == 5;
             }
         }
         double ts = 0.0;
@@ -401,7 +491,21 @@ Block_run(Block *self, PyObject *const *args, Py_ssize_t nargs)
         stamp_last = ts;
         stamped = 1;
         number++;
-        if (held != NULL) {
+        if (kept >= 0) { /* release the group's kept record: counted, or made */
+            Kept *old = &keeping.items[kept];
+            if (tally && old->from == old->to) {
+                counted++;
+                earliest = old->ts < earliest ? old->ts : earliest;
+                latest = old->ts > latest ? old->ts : latest;
+            }
+            else {
+                held = kept_tuple(self, old, empty);
+                if (held == NULL)
+                    goto error;
+            }
+            kept_remove(&keeping, kept);
+        }
+        else if (held != NULL) {
             if (PyDict_DelItem(pending, key) < 0) {
                 Py_DECREF(held);
                 goto error;
@@ -414,52 +518,47 @@ Block_run(Block *self, PyObject *const *args, Py_ssize_t nargs)
                 counted++;
                 earliest = at < earliest ? at : earliest;
                 latest = at > latest ? at : latest;
+                Py_CLEAR(held);
             }
-            else {
-                PyObject *made = new_record((PyTypeObject *)line_type, source, held,
-                                            access_literal, ends, &literals->strings);
-                int failed = made == NULL || PyList_Append(out, made) < 0;
-                Py_XDECREF(made);
-                if (failed) {
-                    Py_DECREF(held);
-                    goto error;
-                }
-            }
-            Py_DECREF(held);
         }
-        PyObject *ts_object = PyFloat_FromDouble(ts);
-        if (ts_object == NULL)
-            goto error;
-        Py_SETREF(last_ts, Py_NewRef(ts_object));
+        if (held != NULL) {
+            PyObject *made = new_record((PyTypeObject *)line_type, source, held, access_literal,
+                                        ends, &literals->strings);
+            int failed = made == NULL || PyList_Append(out, made) < 0;
+            Py_XDECREF(made);
+            Py_DECREF(held);
+            if (failed)
+                goto error;
+        }
         /* the group: the pod, "[pod/" up to the next "/" (or the "]"), else the default */
         const Py_UCS1 *slash = memchr(line + 5, '/', (size_t)(c - 5));
         Py_ssize_t end = slash ? slash - line : c;
         PyObject *record_group = end > 5
                                      ? cached_substring(&literals->strings, text, start + 5,
                                                         start + end)
-                                         : Py_NewRef(group);
+                                     : Py_NewRef(group);
+        if (record_group == NULL)
+            goto error;
         Py_ssize_t own = from; /* the hits in the message */
         while (own < to && hits[own].start < start + sp + 1)
             own++;
-        PyObject *found = literal_set(literals, hits, own, to, empty);
-        PyObject *message = PyUnicode_Substring(text, start + sp + 1, start + length);
-        PyObject *number_object = PyLong_FromLongLong(number);
-        PyObject *record = NULL;
-        if (record_group && found && message && number_object)
-            record = PyTuple_Pack(5, number_object, ts_object, message, record_group, found);
-        Py_DECREF(ts_object);
-        Py_XDECREF(record_group);
-        Py_XDECREF(found);
-        Py_XDECREF(message);
-        Py_XDECREF(number_object);
-        if (record == NULL)
-            goto error;
-        int failed = PyDict_SetItem(pending, key, record);
-        Py_DECREF(record);
-        Py_CLEAR(key);
-        if (failed < 0)
-            goto error;
+        Kept *fresh = &keeping.items[keeping.size++];
+        fresh->key = key; /* the reference moves into the kept record */
+        key = NULL;
+        fresh->group = record_group;
+        fresh->start = start + sp + 1;
+        fresh->end = start + length;
+        fresh->from = own;
+        fresh->to = to;
+        fresh->number = number;
+        fresh->ts = ts;
     }
+    if (kept_store(self, &keeping, pending, empty) < 0)
+        goto error;
+    if (stamped)
+        Py_SETREF(last_ts, PyFloat_FromDouble(stamp_last));
+    if (last_ts == NULL)
+        goto error;
     PyObject *stamp = stamped ? PyFloat_FromDouble(stamp_last) : Py_NewRef(Py_None);
     if (stamp == NULL)
         goto error;
@@ -467,6 +566,7 @@ Block_run(Block *self, PyObject *const *args, Py_ssize_t nargs)
                                      latest, declined ? declined : Py_NewRef(Py_None));
     return result;
 error:
+    kept_clear(&keeping);
     Py_XDECREF(key);
     Py_XDECREF(last_ts);
     Py_XDECREF(declined);
