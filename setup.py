@@ -8,6 +8,8 @@ SOURCES = [
     "logscan/_native.c",
     "logscan/_native_literals.c",
     "logscan/_native_lane.c",
+    "logscan/_native_stamps.c",
+    "logscan/_native_records.c",
     "logscan/_native_access.c",
     "logscan/_native_weigh.c",
 ]

@@ -1,5 +1,6 @@
 /* logscan._native's shared declarations: the compiled literals, their hits, the two types.
- * The literals: _native_literals.c; the quick lane (Block): _native_lane.c; the access
+ * The literals: _native_literals.c; the quick lane (Block): _native_lane.c, with the stamps
+ * it reads (_native_stamps.c) and the records it makes (_native_records.c); the access
  * line's matcher: _native_access.c; the quiet request's weighing: _native_weigh.c; the
  * module: _native.c.
  */
@@ -68,7 +69,58 @@ PyObject *match_access(PyObject *module, PyObject *const *args, Py_ssize_t nargs
 PyObject *weigh(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 int weigh_ready(void);
 
+#define MAX_GROUPS 256 /* framing.py's _MAX_GROUPS */
+
+typedef struct {
+    PyObject_HEAD
+    Literals *literals;
+    PyObject *text;
+    Hits hits;        /* sorted by (start, rank), as Python sorts (start, literal) */
+    Py_ssize_t at;    /* where the next line starts */
+    Py_ssize_t next;  /* the first hit not before it */
+} Block;
+
+/* What stamp_time knows of the seconds it has seen (_native_stamps.c). */
+typedef struct {
+    PyObject *seconds; /* TimestampParser's dict: "YYYY-MM-DDTHH:MM:SS" -> (utc, local) */
+    PyObject *parse;   /* TimestampParser.parse_rfc3339 */
+    Py_UCS1 key[19];
+    double utc;
+    int known;
+} Stamps;
+
+/* A record the quick lane holds while it runs, not yet made a held tuple: its key and group,
+ * where its message is in the block, its hits, its number and time. Block.run keeps these in
+ * the order they were last held, and puts those still held into `pending` (as held tuples,
+ * in that order: as Framer._quick leaves the dict) before it returns. */
+typedef struct {
+    PyObject *key, *group;
+    Py_ssize_t start, end, from, to;
+    long long number;
+    double ts;
+} Kept;
+
+typedef struct {
+    Kept items[MAX_GROUPS];
+    Py_ssize_t size;
+} Keeping;
+
+/* _native_stamps.c */
+int stamp_time(Stamps *stamps, PyObject *text, Py_ssize_t at, Py_ssize_t n, double *ts);
+
+/* _native_records.c */
+PyObject *new_record(PyTypeObject *type, PyObject *source, PyObject *held,
+                     PyObject *access_literal, const unsigned char *ends, Strings *strings);
+Py_ssize_t kept_find(Keeping *keeping, PyObject *key);
+void kept_remove(Keeping *keeping, Py_ssize_t k);
+void kept_clear(Keeping *keeping);
+PyObject *kept_tuple(Block *self, const Kept *kept, PyObject *empty);
+int kept_store(Block *self, Keeping *keeping, PyObject *pending, PyObject *empty);
+int records_ready(void);
+
 /* _native_lane.c */
+PyObject *literal_set(Literals *self, const Hit *hits, Py_ssize_t from, Py_ssize_t to,
+                      PyObject *empty);
 PyObject *cached_substring(Strings *strings, PyObject *text, Py_ssize_t start, Py_ssize_t end);
 void strings_clear(Strings *strings);
 PyObject *Literals_block(Literals *self, PyObject *text);

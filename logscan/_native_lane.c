@@ -15,17 +15,6 @@
  * instead of its Line (new_record; tests/test_access.py compares).
  */
 
-#define MAX_GROUPS 256 /* framing.py's _MAX_GROUPS */
-
-typedef struct {
-    PyObject_HEAD
-    Literals *literals;
-    PyObject *text;
-    Hits hits;        /* sorted by (start, rank), as Python sorts (start, literal) */
-    Py_ssize_t at;    /* where the next line starts */
-    Py_ssize_t next;  /* the first hit not before it */
-} Block;
-
 static void
 Block_dealloc(Block *self)
 {
@@ -100,7 +89,7 @@ strings_clear(Strings *strings)
 }
 
 /* The frozenset of the literals of hits[from:to] (framing.py's _literals). */
-static PyObject *
+PyObject *
 literal_set(Literals *self, const Hit *hits, Py_ssize_t from, Py_ssize_t to, PyObject *empty)
 {
     if (from == to)
@@ -156,213 +145,6 @@ line_hits(Literals *self, const Hit *hits, Py_ssize_t from, Py_ssize_t to, Py_ss
             PyList_SET_ITEM(list, k - from, hit);
     }
     return list;
-}
-
-static int
-all_digits(const Py_UCS1 *s, Py_ssize_t n)
-{
-    for (Py_ssize_t k = 0; k < n; k++)
-        if (s[k] < '0' || s[k] > '9')
-            return 0;
-    return 1;
-}
-
-static const double POW10[10] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
-
-/* The time of a kubectl stamp s[0:n] ("...Z"): TimestampParser.parse_rfc3339's fast path when
- * its second is known (`seconds`, or the last one looked up), else the Python method.
- * 1: *ts is the time; 0: not a time; -1: error. */
-typedef struct {
-    PyObject *seconds; /* TimestampParser's dict: "YYYY-MM-DDTHH:MM:SS" -> (utc, local) */
-    PyObject *parse;   /* TimestampParser.parse_rfc3339 */
-    Py_UCS1 key[19];
-    double utc;
-    int known;
-} Stamps;
-
-static int
-stamp_time(Stamps *stamps, PyObject *text, Py_ssize_t at, Py_ssize_t n, double *ts)
-{
-    const Py_UCS1 *s = PyUnicode_1BYTE_DATA(text) + at;
-    Py_ssize_t digits = n - 21; /* "YYYY-MM-DDTHH:MM:SS" "." digits "Z" */
-    if (digits >= 1 && digits <= 9 && s[19] == '.' && all_digits(s + 20, digits)) {
-        if (!(stamps->known && memcmp(stamps->key, s, 19) == 0)) {
-            PyObject *key = PyUnicode_Substring(text, at, at + 19);
-            if (key == NULL)
-                return -1;
-            PyObject *seconds = PyDict_GetItemWithError(stamps->seconds, key);
-            Py_DECREF(key);
-            if (seconds == NULL && PyErr_Occurred())
-                return -1;
-            if (seconds != NULL && PyTuple_Check(seconds) && PyTuple_GET_SIZE(seconds) == 2
-                && PyFloat_CheckExact(PyTuple_GET_ITEM(seconds, 0))) {
-                memcpy(stamps->key, s, 19);
-                stamps->utc = PyFloat_AS_DOUBLE(PyTuple_GET_ITEM(seconds, 0));
-                stamps->known = 1;
-            }
-        }
-        if (stamps->known && memcmp(stamps->key, s, 19) == 0) {
-            long long fraction = 0;
-            for (Py_ssize_t k = 0; k < digits; k++)
-                fraction = fraction * 10 + (s[20 + k] - '0');
-            /* int / int in Python: both exact in a double, so one correctly rounded division */
-            *ts = stamps->utc + (double)fraction / POW10[digits];
-            return 1;
-        }
-    }
-    PyObject *stamp = PyUnicode_Substring(text, at, at + n);
-    if (stamp == NULL)
-        return -1;
-    PyObject *found = PyObject_CallOneArg(stamps->parse, stamp);
-    Py_DECREF(stamp);
-    if (found == NULL)
-        return -1;
-    int result = 0;
-    if (found != Py_None) {
-        *ts = PyFloat_AsDouble(found);
-        result = (*ts == -1.0 && PyErr_Occurred()) ? -1 : 1;
-    }
-    Py_DECREF(found);
-    return result;
-}
-
-/* The names of Line's fields, in the order of a held tuple's parts (see new_line). */
-static PyObject *LINE_FIELDS[8];
-static const char *const LINE_FIELD_NAMES[8] = {
-    "source", "number", "text", "ts", "ts_inferred", "group", "truncated", "literals",
-};
-
-/* Framer._line for a held tuple (number, ts, text, group, literals) of `source`: a Line made
- * as its dataclass __init__ makes it (every field set; Line has no __post_init__), without
- * running that __init__, which costs more than the rest of framing a line. */
-static PyObject *
-new_line(PyTypeObject *type, PyObject *source, PyObject *held)
-{
-    PyObject *line = type->tp_alloc(type, 0);
-    if (line == NULL)
-        return NULL;
-    PyObject *values[8] = {
-        source, PyTuple_GET_ITEM(held, 0), PyTuple_GET_ITEM(held, 2), PyTuple_GET_ITEM(held, 1),
-        Py_False, PyTuple_GET_ITEM(held, 3), Py_False, PyTuple_GET_ITEM(held, 4),
-    };
-    for (int k = 0; k < 8; k++) {
-        if (PyObject_GenericSetAttr(line, LINE_FIELDS[k], values[k]) < 0) {
-            Py_DECREF(line);
-            return NULL;
-        }
-    }
-    return line;
-}
-
-/* What a released held tuple becomes: a request tuple (source, number, ts, text, group,
- * (method, path, status)) when its only literal is the access signature's and the access
- * regex matches its text (access.py's Request), else its Line. */
-static PyObject *
-new_record(PyTypeObject *type, PyObject *source, PyObject *held, PyObject *access_literal,
-           const unsigned char *ends, Strings *strings)
-{
-    PyObject *found = PyTuple_GET_ITEM(held, 4), *text = PyTuple_GET_ITEM(held, 2);
-    if (access_literal != NULL && PyFrozenSet_CheckExact(found) && PySet_GET_SIZE(found) == 1
-        && PyUnicode_Check(text) && PyUnicode_KIND(text) == PyUnicode_1BYTE_KIND) {
-        int contains = PySet_Contains(found, access_literal);
-        if (contains < 0)
-            return NULL;
-        if (contains) {
-            PyObject *values = access_values(text, ends, strings);
-            if (values == NULL)
-                return NULL;
-            if (values != Py_None) {
-                PyObject *request = PyTuple_Pack(6, source, PyTuple_GET_ITEM(held, 0),
-                                                 PyTuple_GET_ITEM(held, 1), text,
-                                                 PyTuple_GET_ITEM(held, 3), values);
-                Py_DECREF(values);
-                return request;
-            }
-            Py_DECREF(values);
-        }
-    }
-    return new_line(type, source, held);
-}
-
-/* A record the quick lane holds while it runs, not yet made a held tuple: its key and group,
- * where its message is in the block, its hits, its number and time. Block.run keeps these in
- * the order they were last held, and puts those still held into `pending` (as held tuples,
- * in that order: as Framer._quick leaves the dict) before it returns. */
-typedef struct {
-    PyObject *key, *group;
-    Py_ssize_t start, end, from, to;
-    long long number;
-    double ts;
-} Kept;
-
-typedef struct {
-    Kept items[MAX_GROUPS];
-    Py_ssize_t size;
-} Keeping;
-
-static Py_ssize_t
-kept_find(Keeping *keeping, PyObject *key)
-{
-    for (Py_ssize_t k = 0; k < keeping->size; k++)
-        if (keeping->items[k].key == key)
-            return k;
-    Py_ssize_t n = PyUnicode_GET_LENGTH(key);
-    for (Py_ssize_t k = 0; k < keeping->size; k++) {
-        PyObject *other = keeping->items[k].key;
-        if (PyUnicode_GET_LENGTH(other) == n
-            && memcmp(PyUnicode_1BYTE_DATA(other), PyUnicode_1BYTE_DATA(key), (size_t)n) == 0)
-            return k;
-    }
-    return -1;
-}
-
-static void
-kept_remove(Keeping *keeping, Py_ssize_t k)
-{
-    Py_DECREF(keeping->items[k].key);
-    Py_DECREF(keeping->items[k].group);
-    memmove(&keeping->items[k], &keeping->items[k + 1],
-            (size_t)(keeping->size - k - 1) * sizeof(Kept));
-    keeping->size--;
-}
-
-static void
-kept_clear(Keeping *keeping)
-{
-    while (keeping->size > 0)
-        kept_remove(keeping, keeping->size - 1);
-}
-
-/* The held tuple (number, ts, message, group, literals) of a kept record. */
-static PyObject *
-kept_tuple(Block *self, const Kept *kept, PyObject *empty)
-{
-    PyObject *number = PyLong_FromLongLong(kept->number);
-    PyObject *ts = PyFloat_FromDouble(kept->ts);
-    PyObject *message = PyUnicode_Substring(self->text, kept->start, kept->end);
-    PyObject *found = literal_set(self->literals, self->hits.items, kept->from, kept->to, empty);
-    PyObject *held = NULL;
-    if (number && ts && message && found)
-        held = PyTuple_Pack(5, number, ts, message, kept->group, found);
-    Py_XDECREF(number);
-    Py_XDECREF(ts);
-    Py_XDECREF(message);
-    Py_XDECREF(found);
-    return held;
-}
-
-/* Put the kept records into `pending`, in order, and forget them; -1 on error. */
-static int
-kept_store(Block *self, Keeping *keeping, PyObject *pending, PyObject *empty)
-{
-    int failed = 0;
-    for (Py_ssize_t k = 0; k < keeping->size && !failed; k++) {
-        PyObject *held = kept_tuple(self, &keeping->items[k], empty);
-        failed = held == NULL || PyDict_SetItem(pending, keeping->items[k].key, held) < 0;
-        Py_XDECREF(held);
-    }
-    kept_clear(keeping);
-    return failed ? -1 : 0;
 }
 
 static PyObject *
@@ -595,13 +377,5 @@ PyTypeObject BlockType = {
 int
 lane_ready(void)
 {
-    if (PyType_Ready(&BlockType) < 0)
-        return -1;
-    for (int k = 0; k < 8; k++) {
-        if (LINE_FIELDS[k] == NULL)
-            LINE_FIELDS[k] = PyUnicode_InternFromString(LINE_FIELD_NAMES[k]);
-        if (LINE_FIELDS[k] == NULL)
-            return -1;
-    }
-    return 0;
+    return PyType_Ready(&BlockType) < 0 ? -1 : records_ready();
 }

@@ -1,0 +1,142 @@
+/* logscan._native, the records: what the quick lane (_native_lane.c) makes of a line it
+ * frames. A record it holds is kept as offsets into its block while it runs (Kept), becomes
+ * a held tuple (number, ts, text, group, literals) in Framer._pending when the lane returns,
+ * and a Line, or a request tuple (access.py), when it is released.
+ */
+#include "_native.h"
+
+/* The names of Line's fields, in the order of a held tuple's parts (see new_line). */
+static PyObject *LINE_FIELDS[8];
+static const char *const LINE_FIELD_NAMES[8] = {
+    "source", "number", "text", "ts", "ts_inferred", "group", "truncated", "literals",
+};
+
+/* Framer._line for a held tuple (number, ts, text, group, literals) of `source`: a Line made
+ * as its dataclass __init__ makes it (every field set; Line has no __post_init__), without
+ * running that __init__, which costs more than the rest of framing a line. */
+static PyObject *
+new_line(PyTypeObject *type, PyObject *source, PyObject *held)
+{
+    PyObject *line = type->tp_alloc(type, 0);
+    if (line == NULL)
+        return NULL;
+    PyObject *values[8] = {
+        source, PyTuple_GET_ITEM(held, 0), PyTuple_GET_ITEM(held, 2), PyTuple_GET_ITEM(held, 1),
+        Py_False, PyTuple_GET_ITEM(held, 3), Py_False, PyTuple_GET_ITEM(held, 4),
+    };
+    for (int k = 0; k < 8; k++) {
+        if (PyObject_GenericSetAttr(line, LINE_FIELDS[k], values[k]) < 0) {
+            Py_DECREF(line);
+            return NULL;
+        }
+    }
+    return line;
+}
+
+/* What a released held tuple becomes: a request tuple (source, number, ts, text, group,
+ * (method, path, status)) when its only literal is the access signature's and the access
+ * regex matches its text (access.py's Request), else its Line. */
+PyObject *
+new_record(PyTypeObject *type, PyObject *source, PyObject *held, PyObject *access_literal,
+           const unsigned char *ends, Strings *strings)
+{
+    PyObject *found = PyTuple_GET_ITEM(held, 4), *text = PyTuple_GET_ITEM(held, 2);
+    if (access_literal != NULL && PyFrozenSet_CheckExact(found) && PySet_GET_SIZE(found) == 1
+        && PyUnicode_Check(text) && PyUnicode_KIND(text) == PyUnicode_1BYTE_KIND) {
+        int contains = PySet_Contains(found, access_literal);
+        if (contains < 0)
+            return NULL;
+        if (contains) {
+            PyObject *values = access_values(text, ends, strings);
+            if (values == NULL)
+                return NULL;
+            if (values != Py_None) {
+                PyObject *request = PyTuple_Pack(6, source, PyTuple_GET_ITEM(held, 0),
+                                                 PyTuple_GET_ITEM(held, 1), text,
+                                                 PyTuple_GET_ITEM(held, 3), values);
+                Py_DECREF(values);
+                return request;
+            }
+            Py_DECREF(values);
+        }
+    }
+    return new_line(type, source, held);
+}
+
+Py_ssize_t
+kept_find(Keeping *keeping, PyObject *key)
+{
+    for (Py_ssize_t k = 0; k < keeping->size; k++)
+        if (keeping->items[k].key == key)
+            return k;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(key);
+    for (Py_ssize_t k = 0; k < keeping->size; k++) {
+        PyObject *other = keeping->items[k].key;
+        if (PyUnicode_GET_LENGTH(other) == n
+            && memcmp(PyUnicode_1BYTE_DATA(other), PyUnicode_1BYTE_DATA(key), (size_t)n) == 0)
+            return k;
+    }
+    return -1;
+}
+
+void
+kept_remove(Keeping *keeping, Py_ssize_t k)
+{
+    Py_DECREF(keeping->items[k].key);
+    Py_DECREF(keeping->items[k].group);
+    memmove(&keeping->items[k], &keeping->items[k + 1],
+            (size_t)(keeping->size - k - 1) * sizeof(Kept));
+    keeping->size--;
+}
+
+void
+kept_clear(Keeping *keeping)
+{
+    while (keeping->size > 0)
+        kept_remove(keeping, keeping->size - 1);
+}
+
+/* The held tuple (number, ts, message, group, literals) of a kept record. */
+PyObject *
+kept_tuple(Block *self, const Kept *kept, PyObject *empty)
+{
+    PyObject *number = PyLong_FromLongLong(kept->number);
+    PyObject *ts = PyFloat_FromDouble(kept->ts);
+    PyObject *message = PyUnicode_Substring(self->text, kept->start, kept->end);
+    PyObject *found = literal_set(self->literals, self->hits.items, kept->from, kept->to, empty);
+    PyObject *held = NULL;
+    if (number && ts && message && found)
+        held = PyTuple_Pack(5, number, ts, message, kept->group, found);
+    Py_XDECREF(number);
+    Py_XDECREF(ts);
+    Py_XDECREF(message);
+    Py_XDECREF(found);
+    return held;
+}
+
+/* Put the kept records into `pending`, in order, and forget them; -1 on error. */
+int
+kept_store(Block *self, Keeping *keeping, PyObject *pending, PyObject *empty)
+{
+    int failed = 0;
+    for (Py_ssize_t k = 0; k < keeping->size && !failed; k++) {
+        PyObject *held = kept_tuple(self, &keeping->items[k], empty);
+        failed = held == NULL || PyDict_SetItem(pending, keeping->items[k].key, held) < 0;
+        Py_XDECREF(held);
+    }
+    kept_clear(keeping);
+    return failed ? -1 : 0;
+}
+
+/* The names new_line sets, once per process. */
+int
+records_ready(void)
+{
+    for (int k = 0; k < 8; k++) {
+        if (LINE_FIELDS[k] == NULL)
+            LINE_FIELDS[k] = PyUnicode_InternFromString(LINE_FIELD_NAMES[k]);
+        if (LINE_FIELDS[k] == NULL)
+            return -1;
+    }
+    return 0;
+}
