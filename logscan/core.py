@@ -51,7 +51,7 @@ class Summary:
 class Core:
     """Matching and correlation with the run's counters: the part batch and live share.
 
-    Fed records one at a time, it returns the incident events each one causes; `advance`
+    Fed records (a feed's at a time), it returns the incident events they cause; `advance`
     moves event time on when no record does (live mode's clock).
     """
 
@@ -105,20 +105,19 @@ class Core:
         the C part is built, it counts the runs of requests that change nothing but counts
         (logscan/_native_weigh.c), and the rest come here one by one."""
         events: list[IncidentEvent] = []
-        request, line = self._request, self._line
-        weigh = _weigh if self._patterns.access is not None else None
+        request, line, correlator = self._request, self._line, self._correlator
         at, end = 0, len(records)
         while at < end:
             record = records[at]
-            if isinstance(record, tuple):
-                if weigh is not None:
-                    at = self._weighed(weigh(records, at, self._lanes, *self._times()))
-                    if at == end:
-                        break
-                    record = records[at]
-                found = request(record) if isinstance(record, tuple) else line(record, budget)
-            else:
-                found = line(record, budget)
+            if _weigh is not None and isinstance(record, tuple):  # (only with access.py's)
+                counted = _weigh(
+                    records, at, self._lanes, correlator.watermark, correlator.calm_until
+                )
+                at = self._weighed(counted)
+                if at == end:
+                    break
+                record = records[at]
+            found = request(record) if isinstance(record, tuple) else line(record, budget)
             if found:
                 events += found
             at += 1
@@ -156,11 +155,8 @@ class Core:
         fields, plan = known
         if plan.quiet:
             key = group or source
-            if _weigh is not None and self._laned < _REQUESTS_CACHE:  # paths vary: bounded
-                self._lanes.setdefault(key, {})[values] = _weighable(
-                    self._correlator.lane(plan, key)
-                )
-                self._laned += 1
+            if _weigh is not None:
+                self._add_lane(key, values, plan)
             return self._correlator.observe_quiet(plan, ts, key)
         line = Line(
             source=source, number=number, text=text, ts=ts, ts_inferred=False, group=group,
@@ -168,8 +164,13 @@ class Core:
         )  # fmt: skip
         return self._correlator.observe_fields(signature.id, signature.signal, fields, line)
 
-    def _times(self) -> tuple[float, float]:
-        return self._correlator.watermark, self._correlator.calm_until
+    def _add_lane(self, key: str, values: tuple[str, ...], plan: Plan) -> None:
+        """Give the C part the lane of a quiet request it did not have (bounded: paths vary
+        without end)."""
+        lanes = self._lanes.setdefault(key, {})
+        if values not in lanes and self._laned < _REQUESTS_CACHE:
+            lanes[values] = _weighable(self._correlator.lane(plan, key))
+            self._laned += 1
 
     def _weighed(self, weighed: tuple[int, float, int, float, float]) -> int:
         """Account for the requests the C part counted; the index of the next record."""

@@ -15,6 +15,7 @@ import regex
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from logscan import core
 from logscan.access import ACCESS_REGEX, Access, Request
 from logscan.core import Core
 from logscan.framing import Framer, Tally
@@ -255,3 +256,26 @@ def test_weigh_counts_only_what_needs_no_python(
     assert window.totals() == reference.totals()
     assert list(window._buckets) == list(reference._buckets)
     assert window._buckets[-1][0] == newest
+
+
+def test_a_path_seen_late_is_still_counted_in_c(
+    pack: PatternSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The C part gets the lane of a request it has not seen however many requests it handed
+    back to Python before (each a minute apart: a bucket leaves the window every time)."""
+    counted = []
+
+    def spy(*args: object) -> tuple[int, float, int, float, float]:
+        found = native.weigh(*args)
+        counted.append(found[2])
+        return found
+
+    monkeypatch.setattr(core, "_weigh", spy)
+    core_ = Core(pack)
+    for minute in range(5000):
+        core_.process(_request(1000.5 + 61 * minute))
+    assert sum(counted) == 0  # every one went to Python
+    late = ("s", 1, 400_000.5, "...", "pod", ("GET", "/late", "200"))
+    core_.process(late)  # Python: a new bucket's prune, and the lane made for it
+    core_.process((*late[:2], 400_000.7, *late[3:]))
+    assert counted[-1] == 1
