@@ -93,8 +93,7 @@ class Correlator:
         needs of the match (Core.process weighs requests from the C lane with it). It does
         what `_feed` does for such a match, reduced to that (the correlator tests compare)."""
         events = self.advance(ts) if ts > self._watermark else []
-        known = self._quiet.get((id(plan), key))
-        lane = known[1] if known is not None and known[0] is plan else self.lane(plan, key)
+        lane = self.lane(plan, key)
         for track in lane.ends:
             track.last_anchor = NEVER  # the service answered: it is no longer starting
         watermark = self._watermark
@@ -114,6 +113,9 @@ class Correlator:
 
     def lane(self, plan: Plan, key: str) -> Lane:
         """The tracks a quiet plan touches in group `key`, worked out once."""
+        known = self._quiet.get((id(plan), key))
+        if known is not None and known[0] is plan:
+            return known[1]
         ends, counts = [], []
         for rule, role in plan.entries:
             track = self._tracks.get((rule.kind, key))

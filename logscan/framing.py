@@ -126,8 +126,9 @@ class Framer:
         """Set the prefilter and access: when the framer is made, and after a restore (a
         framer's state leaves them out); none for packs with a multi-line literal."""
         self._prefilter = None if prefilter is None or prefilter.multiline else prefilter
-        usable = access is not None and self._prefilter is not None
-        self._access = access.native if usable and access is not None else None
+        self._access = None
+        if access is not None and self._prefilter is not None:
+            self._access = access.native
 
     @property
     def has_pending(self) -> bool:
