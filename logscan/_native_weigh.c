@@ -201,14 +201,15 @@ weigh(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         }
         if (!PyTuple_CheckExact(lane) || PyTuple_GET_SIZE(lane) != 2
             || !PyTuple_CheckExact(PyTuple_GET_ITEM(lane, 0))
-            || !PyTuple_CheckExact(PyTuple_GET_ITEM(lane, 1))
-            || PyTuple_GET_SIZE(PyTuple_GET_ITEM(lane, 1)) > MAX_COUNTS) {
+            || !PyTuple_CheckExact(PyTuple_GET_ITEM(lane, 1))) {
             PyErr_SetString(PyExc_TypeError, "weigh(): a lane is (ends, counts)");
             return NULL;
         }
         PyObject *ends = PyTuple_GET_ITEM(lane, 0), *counts = PyTuple_GET_ITEM(lane, 1);
-        Count where[MAX_COUNTS] = {{NULL, 0}};
         Py_ssize_t ncounts = PyTuple_GET_SIZE(counts);
+        if (ncounts > MAX_COUNTS)
+            break; /* a pack with that many ratio rules on requests: Python weighs them */
+        Count where[MAX_COUNTS] = {{NULL, 0}};
         int taken = 1, failed = 0;
         for (Py_ssize_t k = 0; k < ncounts && taken; k++) {
             int can = can_count(PyTuple_GET_ITEM(counts, k), ts, now, &where[k]);

@@ -279,3 +279,14 @@ def test_a_path_seen_late_is_still_counted_in_c(
     core_.process(late)  # Python: a new bucket's prune, and the lane made for it
     core_.process((*late[:2], 400_000.7, *late[3:]))
     assert counted[-1] == 1
+
+
+def test_weigh_leaves_a_lane_with_more_ratio_rules_than_it_takes_to_python(
+    pack: PatternSet,
+) -> None:
+    """A pack may have any number of ratio rules on requests; past the C part's limit (8)
+    the request goes to Python, not to an error."""
+    count = (_window(pack, [1000]), 60.0, 5, 0.1)
+    lanes = {"pod": {("GET", "/predict", "200"): ((), (count,) * 9)}}
+    end, _, counted, *_ = native.weigh([_request(1000.7)], 0, lanes, 1000.9, float("inf"))
+    assert (end, counted) == (0, 0)
