@@ -33,6 +33,8 @@ typedef struct {
     Py_ssize_t first_at[257];  /* by_first[first_at[c] : first_at[c + 1]] start with c */
     unsigned char pair[8192];  /* bit (c0 << 8 | c1): a literal of 2+ starts with c0 c1 */
     unsigned char single[256]; /* a literal is this one character */
+    Py_ssize_t shortest;       /* the shortest literal's length */
+    unsigned char *skip;       /* NULL, or by two characters c0 c1: see scan_into */
     Overlap *overlaps;         /* each literal's, in order */
     Py_ssize_t *overlap_at;    /* overlaps[overlap_at[i] : overlap_at[i + 1]] are literal i's */
     Py_ssize_t *rank;          /* each literal's place in str order (how Python sorts hits) */

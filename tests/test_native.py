@@ -40,6 +40,31 @@ def test_the_same_hits_as_re(signatures: list[Sig], text: str) -> None:
     assert reference.scan(text) == fast.scan(text)
 
 
+# Literals of 3 or more characters: the C scan then moves on by the skip table (Wu-Manber's).
+_long_literals = st.lists(
+    st.builds(
+        lambda ls: Sig(tuple(ls)),
+        st.lists(st.text(alphabet="abé ", min_size=3, max_size=7), min_size=1, max_size=3),
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+@given(_long_literals, st.text(alphabet="abé \nж", max_size=300))
+def test_the_skip_table_passes_over_no_hit(signatures: list[Sig], text: str) -> None:
+    fast, reference = both(signatures)
+    assert reference.scan(text) == fast.scan(text)
+
+
+def test_the_skip_table_finds_literals_at_either_end() -> None:
+    compiled = native.Literals(("HTTP/", "Worker exiting"), ((), ()))
+    text = "HTTP/ x Worker exiting HTTP/"
+    assert [(0, "HTTP/"), (8, "Worker exiting"), (23, "HTTP/")] == compiled.scan(text)
+    assert [] == compiled.scan("HTTP")
+    assert [] == compiled.scan("TTP/ Worker exitin")
+
+
 def test_it_is_the_c_scan_that_runs() -> None:
     """Not a silent fallback: the C scan answers for 1-byte text and declines wider text."""
     compiled = native.Literals(("ab", "b"), ((), ()))
