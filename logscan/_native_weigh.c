@@ -4,26 +4,36 @@
  * (a list; access.py's Request) from `start` on, and does for each what Core._request and
  * Correlator.observe_quiet do when all it changes is counts: the record and match counts,
  * event time, the end of a cold start (a track's last_anchor), and its second's bucket in
- * each ratio window it adds to. It stops, having changed nothing for it, at the first record
- * that might do more, which Python then takes:
+ * each ratio window it adds to, with the buckets that leave the window. It stops, having
+ * changed nothing Python would not change the same way for it, at the first record that might
+ * do more, which Python then takes:
  *   - not a request tuple, or no lane for its (group, method/path/status) in `lanes` (Python
  *     makes one, for a quiet plan, when it weighs such a request itself: see Core._request);
  *   - it moves event time to or past `calm_until` (an incident may be due to resolve);
- *   - in a ratio window it counts in: a bucket due to leave the window, a second before the
- *     newest bucket's, or the rule would hold after it (rejections >= min_count and >=
- *     min_ratio of the requests). A request in a new second gets a new bucket here.
+ *   - in a ratio window it counts in: a bucket with rejections due to leave the window, a
+ *     second before the newest bucket's, or the rule would hold after it (rejections >=
+ *     min_count and >= min_ratio of the requests) and do more than move the last_seen of
+ *     its open incident: open one, change its severity, or report it (its count doubled).
+ *     A request in a new second gets a new bucket here, and buckets without rejections
+ *     leave the window here. (Buckets leave at a time set by event time alone, so those it
+ *     took out are the ones Python would.)
  * A lane is (ends, counts): the tracks whose last_anchor it clears, and for each ratio
- * window (window, window length, min_count, min_ratio). The window's slots are
+ * window (window, window length, min_count, min_ratio, track, critical_ratio, and the
+ * severities that the rule's severity, then critical, does not rise above): see
+ * Core._weighable. The window's slots are
  * window.RatioWindow's (_buckets: a deque of [second, requests, rejections...] lists,
- * _denominator, _rejected, _selectors). Returns (end, watermark, counted, earliest, latest): the first
+ * _denominator, _rejected, _selectors); within a call they are read once and written back
+ * before it returns (Held). Returns (end, watermark, counted, earliest, latest): the first
  * record not weighed, event time after those that were, and how many there were and the
  * times they span. tests/test_access.py compares with the Python path record by record.
  */
 #include "_native.h"
 
-#define MAX_COUNTS 8
+#define MAX_COUNTS 8 /* ratio rules one request adds to */
+#define MAX_HELD 16  /* windows held at once; a request that needs more: all are written back */
 
-static PyObject *LAST_ANCHOR, *BUCKETS, *DENOMINATOR, *REJECTED, *SELECTORS, *APPEND, *NEVER, *ONE;
+static PyObject *LAST_ANCHOR, *BUCKETS, *DENOMINATOR, *REJECTED, *SELECTORS, *APPEND, *POPLEFT,
+    *NEVER, *INCIDENT, *SEVERITY, *COUNT, *REPORTED_COUNT, *LAST_SEEN;
 
 int
 weigh_ready(void)
@@ -34,11 +44,34 @@ weigh_ready(void)
     REJECTED = PyUnicode_InternFromString("_rejected");
     SELECTORS = PyUnicode_InternFromString("_selectors");
     APPEND = PyUnicode_InternFromString("append");
+    POPLEFT = PyUnicode_InternFromString("popleft");
     NEVER = PyFloat_FromDouble(-Py_HUGE_VAL);
-    ONE = PyLong_FromLong(1);
-    return LAST_ANCHOR && BUCKETS && DENOMINATOR && REJECTED && SELECTORS && APPEND && NEVER && ONE
+    INCIDENT = PyUnicode_InternFromString("incident");
+    SEVERITY = PyUnicode_InternFromString("severity");
+    COUNT = PyUnicode_InternFromString("count");
+    REPORTED_COUNT = PyUnicode_InternFromString("reported_count");
+    LAST_SEEN = PyUnicode_InternFromString("last_seen");
+    return LAST_ANCHOR && BUCKETS && DENOMINATOR && REJECTED && SELECTORS && APPEND && POPLEFT
+                   && NEVER && INCIDENT && SEVERITY && COUNT && REPORTED_COUNT && LAST_SEEN
                ? 0 : -1;
 }
+
+/* A ratio window as weigh holds it within one call: its slots read once, the requests it
+ * added to the newest bucket and to the denominator written back by held_write. */
+typedef struct {
+    PyObject *window;  /* borrowed: the lanes hold it */
+    PyObject *buckets; /* the deque */
+    PyObject *last;    /* its newest bucket, or NULL when it has none */
+    Py_ssize_t size;
+    long long oldest, newest, rejected, denominator, selectors;
+    long long added; /* requests added to `last`, not yet written */
+    int changed;     /* the denominator is not yet written */
+} Held;
+
+typedef struct {
+    Held items[MAX_HELD];
+    int size;
+} Holding;
 
 static int
 long_attr(PyObject *object, PyObject *name, long long *value)
@@ -51,36 +84,211 @@ long_attr(PyObject *object, PyObject *name, long long *value)
     return *value == -1 && PyErr_Occurred() ? -1 : 0;
 }
 
-static int
-bucket_second(PyObject *bucket, long long *second)
+/* buckets[index]: a new reference to a [second, requests, ...] list, and its second. */
+static PyObject *
+bucket_at(PyObject *buckets, Py_ssize_t index, long long *second)
 {
+    PyObject *bucket = PySequence_GetItem(buckets, index);
+    if (bucket == NULL)
+        return NULL;
     if (!PyList_CheckExact(bucket) || PyList_GET_SIZE(bucket) < 2) {
+        Py_DECREF(bucket);
         PyErr_SetString(PyExc_TypeError, "weigh(): a bucket is a list [second, requests, ...]");
-        return -1;
+        return NULL;
     }
     *second = PyLong_AsLongLong(PyList_GET_ITEM(bucket, 0));
-    return *second == -1 && PyErr_Occurred() ? -1 : 0;
+    if (*second == -1 && PyErr_Occurred()) {
+        Py_DECREF(bucket);
+        return NULL;
+    }
+    return bucket;
 }
 
-/* Where one count entry adds a request: the bucket (a new reference; NULL when the request
- * is too late for the window), and whether it is a new one, to be appended first. */
+/* bucket[1] += by */
+static int
+bucket_add(PyObject *bucket, long long by)
+{
+    PyObject *amount = PyLong_FromLongLong(by);
+    PyObject *sum = amount ? PyNumber_Add(PyList_GET_ITEM(bucket, 1), amount) : NULL;
+    Py_XDECREF(amount);
+    if (sum == NULL)
+        return -1;
+    PyList_SetItem(bucket, 1, sum); /* steals the reference */
+    return 0;
+}
+
+/* Put what was added to the newest bucket into it, and the denominator into the window. */
+static int
+held_write(Held *held)
+{
+    long long added = held->added;
+    held->added = 0;
+    if (added != 0 && bucket_add(held->last, added) < 0)
+        return -1;
+    if (!held->changed)
+        return 0;
+    held->changed = 0;
+    PyObject *denominator = PyLong_FromLongLong(held->denominator);
+    int failed = denominator == NULL
+                 || PyObject_SetAttr(held->window, DENOMINATOR, denominator) < 0;
+    Py_XDECREF(denominator);
+    return failed ? -1 : 0;
+}
+
+/* Write every held window back and let them go; -1 if a write failed. */
+static int
+holding_release(Holding *holding)
+{
+    int failed = 0;
+    for (int k = 0; k < holding->size; k++) {
+        Held *held = &holding->items[k];
+        failed |= held_write(held) < 0;
+        Py_XDECREF(held->last);
+        Py_DECREF(held->buckets);
+    }
+    holding->size = 0;
+    return failed ? -1 : 0;
+}
+
+/* The held state of `window`, read now if it is not held yet; NULL on error. */
+static Held *
+held_of(Holding *holding, PyObject *window)
+{
+    for (int k = 0; k < holding->size; k++)
+        if (holding->items[k].window == window)
+            return &holding->items[k];
+    if (holding->size == MAX_HELD) { /* weigh lets them go before a request needs more */
+        PyErr_SetString(PyExc_SystemError, "weigh(): too many windows held");
+        return NULL;
+    }
+    Held *held = &holding->items[holding->size];
+    held->window = window;
+    held->added = 0;
+    held->changed = 0;
+    held->last = NULL;
+    held->buckets = PyObject_GetAttr(window, BUCKETS);
+    if (held->buckets == NULL)
+        return NULL;
+    held->size = PyObject_Length(held->buckets);
+    PyObject *first = NULL;
+    int failed = held->size < 0;
+    if (!failed && held->size > 0) {
+        first = bucket_at(held->buckets, 0, &held->oldest);
+        held->last = first ? bucket_at(held->buckets, held->size - 1, &held->newest) : NULL;
+        failed = held->last == NULL;
+    }
+    Py_XDECREF(first);
+    failed = failed || long_attr(window, REJECTED, &held->rejected) < 0
+             || long_attr(window, DENOMINATOR, &held->denominator) < 0
+             || long_attr(window, SELECTORS, &held->selectors) < 0;
+    if (failed) {
+        Py_XDECREF(held->last);
+        Py_DECREF(held->buckets);
+        return NULL;
+    }
+    holding->size++;
+    return held;
+}
+
+/* RatioWindow.prune(now) for buckets without rejections: 1 when none is left that is due to
+ * leave the window, 0 when one with rejections is (Python prunes it), -1 on error. */
+static int
+held_prune(Held *held, double horizon)
+{
+    while (held->size > 0 && (double)(held->oldest + 1) <= horizon) {
+        if (held_write(held) < 0)
+            return -1;
+        PyObject *first = bucket_at(held->buckets, 0, &held->oldest);
+        if (first == NULL)
+            return -1;
+        long long rejections = PyList_GET_SIZE(first) != 2 + held->selectors;
+        for (Py_ssize_t k = 2; !rejections && k < PyList_GET_SIZE(first); k++)
+            rejections = PyLong_AsLongLong(PyList_GET_ITEM(first, k));
+        long long requests = rejections ? 0 : PyLong_AsLongLong(PyList_GET_ITEM(first, 1));
+        Py_DECREF(first);
+        if (PyErr_Occurred())
+            return -1;
+        if (rejections)
+            return 0;
+        PyObject *gone = PyObject_CallMethodNoArgs(held->buckets, POPLEFT);
+        if (gone == NULL)
+            return -1;
+        Py_DECREF(gone);
+        held->denominator -= requests;
+        held->size--;
+        PyObject *next = NULL;
+        if (held->size > 0 && (next = bucket_at(held->buckets, 0, &held->oldest)) == NULL)
+            return -1;
+        Py_XDECREF(next);
+        if (held->size == 0)
+            Py_CLEAR(held->last);
+        held->changed = 1;
+    }
+    return 1;
+}
+
+/* Where one count entry adds a request: its window (NULL when the request is too late for
+ * it), and the open incident whose last_seen it moves (a new reference, or NULL). */
 typedef struct {
-    PyObject *bucket;
-    int fresh;
+    Held *held;
+    PyObject *incident;
 } Count;
 
-/* What one count entry would do with a request at `ts`, event time `now`: 1 and where it
- * adds it, 0: decline, -1: error. RatioWindow.request's steps, checked before any is done. */
+/* Whether a rule that holds after a request, with its incident open, does nothing but move
+ * the incident's last_seen (Correlator._open_or_update): its severity does not rise and its
+ * count has not doubled since it was last reported. 1: *incident is that incident; 0:
+ * decline (Python opens one, or reports); -1: error. */
 static int
-can_count(PyObject *entry, double ts, double now, Count *count)
+can_update(PyObject *entry, long long rejected, long long requests, PyObject **incident)
 {
-    count->bucket = NULL;
-    count->fresh = 0;
-    if (!PyTuple_CheckExact(entry) || PyTuple_GET_SIZE(entry) != 4) {
-        PyErr_SetString(PyExc_TypeError, "weigh(): a count is (window, length, min, ratio)");
+    PyObject *track = PyTuple_GET_ITEM(entry, 4);
+    PyObject *calm = PyTuple_GET_ITEM(entry, 6); /* the severities the rule's does not rise above */
+    double critical_ratio = PyFloat_AsDouble(PyTuple_GET_ITEM(entry, 5));
+    if (critical_ratio == -1.0 && PyErr_Occurred())
+        return -1;
+    if (critical_ratio != 0.0 && (double)rejected >= critical_ratio * (double)requests)
+        calm = PyTuple_GET_ITEM(entry, 7); /* those critical does not rise above */
+    if (!PyTuple_CheckExact(calm)) {
+        PyErr_SetString(PyExc_TypeError, "weigh(): severities not risen above are a tuple");
         return -1;
     }
-    PyObject *window = PyTuple_GET_ITEM(entry, 0);
+    PyObject *open = PyObject_GetAttr(track, INCIDENT);
+    if (open == NULL || open == Py_None) {
+        Py_XDECREF(open);
+        return open == NULL ? -1 : 0; /* the rule opens an incident */
+    }
+    long long count = 0, reported = 0;
+    PyObject *severity = PyObject_GetAttr(open, SEVERITY);
+    int stays = 0;
+    for (Py_ssize_t k = 0; severity != NULL && k < PyTuple_GET_SIZE(calm); k++)
+        stays |= PyTuple_GET_ITEM(calm, k) == severity;
+    Py_XDECREF(severity);
+    if (severity == NULL || long_attr(open, COUNT, &count) < 0
+        || long_attr(open, REPORTED_COUNT, &reported) < 0) {
+        Py_DECREF(open);
+        return -1;
+    }
+    if (!stays || count >= 2 * reported) {
+        Py_DECREF(open);
+        return 0; /* its severity changes, or an update is due: Python reports it */
+    }
+    *incident = open;
+    return 1;
+}
+
+/* What one count entry does with a request at `ts`, event time `now`: RatioWindow.request's
+ * steps, then Correlator.observe_quiet's. 1: it can take the request (*where says where),
+ * 0: decline, -1: error. It may prune the window: see held_prune. */
+static int
+can_count(Holding *holding, PyObject *entry, double ts, double now, Count *where)
+{
+    where->held = NULL;
+    where->incident = NULL;
+    if (!PyTuple_CheckExact(entry) || PyTuple_GET_SIZE(entry) != 8) {
+        PyErr_SetString(PyExc_TypeError, "weigh(): a count is (window, length, min, ratio, "
+                                         "track, critical ratio, severity, critical)");
+        return -1;
+    }
     double length = PyFloat_AsDouble(PyTuple_GET_ITEM(entry, 1));
     long long min_count = PyLong_AsLongLong(PyTuple_GET_ITEM(entry, 2));
     double min_ratio = PyFloat_AsDouble(PyTuple_GET_ITEM(entry, 3));
@@ -89,77 +297,110 @@ can_count(PyObject *entry, double ts, double now, Count *count)
     double horizon = now - length;
     if (ts < horizon)
         return 1; /* too late to count: Python skips it too */
-    PyObject *buckets = PyObject_GetAttr(window, BUCKETS);
-    if (buckets == NULL)
+    Held *held = held_of(holding, PyTuple_GET_ITEM(entry, 0));
+    if (held == NULL)
         return -1;
-    Py_ssize_t size = PyObject_Length(buckets);
-    PyObject *first = size > 0 ? PySequence_GetItem(buckets, 0) : NULL;
-    PyObject *last = size > 0 ? PySequence_GetItem(buckets, size - 1) : NULL;
-    Py_DECREF(buckets);
-    int result = -1;
+    int pruned = held_prune(held, horizon);
+    if (pruned <= 0)
+        return pruned;
     long long second = (long long)ts; /* int(ts): towards zero */
-    long long oldest = 0, newest = second - 1, rejected, denominator, selectors;
-    if (size < 0 || (size > 0 && (first == NULL || last == NULL)))
-        goto done;
-    if ((size > 0 && (bucket_second(first, &oldest) < 0 || bucket_second(last, &newest) < 0))
-        || long_attr(window, REJECTED, &rejected) < 0
-        || long_attr(window, DENOMINATOR, &denominator) < 0
-        || long_attr(window, SELECTORS, &selectors) < 0)
-        goto done;
-    result = 0;
-    if ((size > 0 && (double)(oldest + 1) <= horizon) || newest > second)
-        goto done; /* a bucket leaves the window (Python prunes), or an earlier second's */
-    long long requests = denominator + 1 > rejected ? denominator + 1 : rejected;
-    if (rejected >= min_count && (double)rejected >= min_ratio * (double)requests)
-        goto done; /* the rule would hold: Python works out what that does */
-    if (newest == second)
-        count->bucket = Py_NewRef(last);
-    else { /* [second, requests, rejections per selector...], as RatioWindow._bucket makes */
-        count->fresh = 1;
-        count->bucket = PyList_New(2 + (Py_ssize_t)selectors);
-        for (Py_ssize_t k = 0; count->bucket != NULL && k < 2 + selectors; k++) {
-            PyObject *value = k == 0 ? PyLong_FromLongLong(second) : PyLong_FromLong(0);
-            if (value == NULL)
-                Py_CLEAR(count->bucket);
-            else
-                PyList_SET_ITEM(count->bucket, k, value);
-        }
-        if (count->bucket == NULL) {
-            result = -1;
-            goto done;
-        }
+    if (held->size > 0 && held->newest > second)
+        return 0; /* an earlier second's bucket: Python finds it */
+    long long rejected = held->rejected;
+    long long requests = held->denominator + 1 > rejected ? held->denominator + 1 : rejected;
+    if (rejected >= min_count && (double)rejected >= min_ratio * (double)requests) {
+        int update = can_update(entry, rejected, requests, &where->incident);
+        if (update <= 0)
+            return update; /* the rule holds and does more than update last_seen */
     }
-    result = 1;
-done:
-    Py_XDECREF(first);
-    Py_XDECREF(last);
-    return result;
+    where->held = held;
+    return 1;
 }
 
+/* incident.last_seen = max(incident.last_seen, ts) */
 static int
-add_one(PyObject *window, Count *count)
+touch(PyObject *incident, double ts)
 {
-    if (count->fresh) {
-        PyObject *buckets = PyObject_GetAttr(window, BUCKETS);
-        PyObject *done = buckets ? PyObject_CallMethodOneArg(buckets, APPEND, count->bucket) : NULL;
-        Py_XDECREF(buckets);
-        if (done == NULL)
-            return -1;
-        Py_DECREF(done);
-    }
-    PyObject *bucket = count->bucket;
-    PyObject *requests = PyNumber_Add(PyList_GET_ITEM(bucket, 1), ONE);
-    if (requests == NULL)
+    PyObject *seen = PyObject_GetAttr(incident, LAST_SEEN);
+    double last = seen ? PyFloat_AsDouble(seen) : -1.0;
+    Py_XDECREF(seen);
+    if (seen == NULL || (last == -1.0 && PyErr_Occurred()))
         return -1;
-    PyList_SetItem(bucket, 1, requests); /* steals the reference */
-    PyObject *denominator = PyObject_GetAttr(window, DENOMINATOR);
-    if (denominator == NULL)
-        return -1;
-    PyObject *more = PyNumber_Add(denominator, ONE);
-    Py_DECREF(denominator);
-    int failed = more == NULL || PyObject_SetAttr(window, DENOMINATOR, more) < 0;
-    Py_XDECREF(more);
+    if (!(ts > last))
+        return 0;
+    PyObject *later = PyFloat_FromDouble(ts);
+    int failed = later == NULL || PyObject_SetAttr(incident, LAST_SEEN, later) < 0;
+    Py_XDECREF(later);
     return failed ? -1 : 0;
+}
+
+/* Add a request in `second` to a held window: a new bucket, as RatioWindow._bucket makes it,
+ * when the newest is an earlier second's (or there is none). */
+static int
+add_one(Held *held, long long second)
+{
+    if (held->size == 0 || held->newest < second) {
+        if (held_write(held) < 0)
+            return -1;
+        PyObject *bucket = PyList_New(2 + (Py_ssize_t)held->selectors);
+        for (Py_ssize_t k = 0; bucket != NULL && k < 2 + held->selectors; k++) {
+            PyObject *value = k == 0 ? PyLong_FromLongLong(second) : PyLong_FromLong(0);
+            if (value == NULL)
+                Py_CLEAR(bucket);
+            else
+                PyList_SET_ITEM(bucket, k, value);
+        }
+        PyObject *done = bucket ? PyObject_CallMethodOneArg(held->buckets, APPEND, bucket) : NULL;
+        if (done == NULL) {
+            Py_XDECREF(bucket);
+            return -1;
+        }
+        Py_DECREF(done);
+        Py_XSETREF(held->last, bucket);
+        if (held->size++ == 0)
+            held->oldest = second;
+        held->newest = second;
+    }
+    held->added++;
+    held->denominator++;
+    held->changed = 1;
+    return 0;
+}
+
+/* Tracks whose last_anchor this call set: none sets it back before the call returns. */
+typedef struct {
+    PyObject *items[MAX_HELD];
+    int size;
+} Ended;
+
+static int
+end_anchor(Ended *ended, PyObject *track)
+{
+    for (int k = 0; k < ended->size; k++)
+        if (ended->items[k] == track)
+            return 0;
+    if (PyObject_SetAttr(track, LAST_ANCHOR, NEVER) < 0)
+        return -1;
+    if (ended->size < MAX_HELD)
+        ended->items[ended->size++] = track; /* borrowed: the lanes hold it */
+    return 0;
+}
+
+/* The lane of a request tuple, or NULL (no error set) when it is none or has none. */
+static PyObject *
+lane_of(PyObject *record, PyObject *lanes)
+{
+    if (!PyTuple_CheckExact(record) || PyTuple_GET_SIZE(record) != 6
+        || !PyFloat_CheckExact(PyTuple_GET_ITEM(record, 2)))
+        return NULL;
+    PyObject *group = PyTuple_GET_ITEM(record, 4);
+    PyObject *key = PyUnicode_Check(group) && PyUnicode_GET_LENGTH(group) > 0
+                        ? group : PyTuple_GET_ITEM(record, 0);
+    PyObject *by_values = PyDict_GetItemWithError(lanes, key);
+    PyObject *lane = by_values != NULL && PyDict_CheckExact(by_values)
+                         ? PyDict_GetItemWithError(by_values, PyTuple_GET_ITEM(record, 5))
+                         : NULL;
+    return lane == Py_None ? NULL : lane;
 }
 
 PyObject *
@@ -176,22 +417,16 @@ weigh(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     long long counted = 0;
     double earliest = Py_HUGE_VAL, latest = -Py_HUGE_VAL;
+    Holding holding = {.size = 0};
+    Ended ended = {.size = 0};
+    int failed = 0;
     for (; at >= 0 && at < PyList_GET_SIZE(records); at++) {
         PyObject *record = PyList_GET_ITEM(records, at);
-        if (!PyTuple_CheckExact(record) || PyTuple_GET_SIZE(record) != 6
-            || !PyFloat_CheckExact(PyTuple_GET_ITEM(record, 2)))
+        PyObject *lane = lane_of(record, lanes);
+        if (lane == NULL) {
+            failed = PyErr_Occurred() != NULL;
             break;
-        PyObject *group = PyTuple_GET_ITEM(record, 4);
-        PyObject *key = PyUnicode_Check(group) && PyUnicode_GET_LENGTH(group) > 0
-                            ? group : PyTuple_GET_ITEM(record, 0);
-        PyObject *by_values = PyDict_GetItemWithError(lanes, key);
-        PyObject *lane = by_values != NULL && PyDict_CheckExact(by_values)
-                             ? PyDict_GetItemWithError(by_values, PyTuple_GET_ITEM(record, 5))
-                             : NULL;
-        if (PyErr_Occurred())
-            return NULL;
-        if (lane == NULL || lane == Py_None)
-            break;
+        }
         double ts = PyFloat_AS_DOUBLE(PyTuple_GET_ITEM(record, 2));
         double now = watermark;
         if (ts > watermark) {
@@ -203,34 +438,39 @@ weigh(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             || !PyTuple_CheckExact(PyTuple_GET_ITEM(lane, 0))
             || !PyTuple_CheckExact(PyTuple_GET_ITEM(lane, 1))) {
             PyErr_SetString(PyExc_TypeError, "weigh(): a lane is (ends, counts)");
-            return NULL;
+            failed = 1;
+            break;
         }
         PyObject *ends = PyTuple_GET_ITEM(lane, 0), *counts = PyTuple_GET_ITEM(lane, 1);
         Py_ssize_t ncounts = PyTuple_GET_SIZE(counts);
         if (ncounts > MAX_COUNTS)
             break; /* a pack with that many ratio rules on requests: Python weighs them */
-        Count where[MAX_COUNTS] = {{NULL, 0}};
-        int taken = 1, failed = 0;
-        for (Py_ssize_t k = 0; k < ncounts && taken; k++) {
-            int can = can_count(PyTuple_GET_ITEM(counts, k), ts, now, &where[k]);
-            failed = can < 0;
-            taken = can > 0;
-        }
-        for (Py_ssize_t k = 0; taken && k < PyTuple_GET_SIZE(ends) && !failed; k++)
-            failed = PyObject_SetAttr(PyTuple_GET_ITEM(ends, k), LAST_ANCHOR, NEVER) < 0;
-        for (Py_ssize_t k = 0; taken && k < ncounts && !failed; k++)
-            if (where[k].bucket != NULL)
-                failed = add_one(PyTuple_GET_ITEM(PyTuple_GET_ITEM(counts, k), 0), &where[k]) < 0;
-        for (Py_ssize_t k = 0; k < ncounts; k++)
-            Py_XDECREF(where[k].bucket);
-        if (failed)
-            return NULL;
-        if (!taken)
+        if (holding.size + ncounts > MAX_HELD && holding_release(&holding) < 0) {
+            failed = 1; /* (here: no window goes while a request needs it) */
             break;
+        }
+        Count where[MAX_COUNTS] = {{NULL, NULL}};
+        int taken = 1;
+        for (Py_ssize_t k = 0; k < ncounts && taken == 1; k++)
+            taken = can_count(&holding, PyTuple_GET_ITEM(counts, k), ts, now, &where[k]);
+        for (Py_ssize_t k = 0; taken == 1 && k < PyTuple_GET_SIZE(ends); k++)
+            taken = end_anchor(&ended, PyTuple_GET_ITEM(ends, k)) < 0 ? -1 : 1;
+        for (Py_ssize_t k = 0; taken == 1 && k < ncounts; k++)
+            if ((where[k].held != NULL && add_one(where[k].held, (long long)ts) < 0)
+                || (where[k].incident != NULL && touch(where[k].incident, ts) < 0))
+                taken = -1;
+        for (Py_ssize_t k = 0; k < ncounts; k++)
+            Py_XDECREF(where[k].incident);
+        if (taken != 1) {
+            failed = taken < 0;
+            break;
+        }
         watermark = now;
         counted++;
         earliest = ts < earliest ? ts : earliest;
         latest = ts > latest ? ts : latest;
     }
+    if (holding_release(&holding) < 0 || failed)
+        return NULL;
     return Py_BuildValue("(ndLdd)", at, watermark, counted, earliest, latest);
 }

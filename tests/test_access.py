@@ -19,9 +19,11 @@ from logscan import core
 from logscan.access import ACCESS_REGEX, Access, Request
 from logscan.core import Core
 from logscan.framing import Framer, Tally
-from logscan.model import Line
+from logscan.incident import OpenIncident
+from logscan.model import Line, Severity
 from logscan.patterns import PatternSet, Signature
 from logscan.pipeline import Source
+from logscan.track import Lane, Track
 from logscan.window import RatioWindow
 from tests.test_differential import compare
 
@@ -209,6 +211,17 @@ def test_requests_weigh_as_lines_do(
     assert whole.process_all(records) == expected
     assert whole.summary() == plain.summary()
     assert whole.watermark == plain.watermark
+    assert _windows(whole) == _windows(plain) == _windows(fast)
+
+
+def _windows(core_: Core) -> dict[object, object]:
+    """What each ratio window of the Core's correlator holds."""
+    tracks = core_._correlator._tracks.items()
+    return {
+        key: (list(t.window._buckets), t.window._denominator, t.window.totals())
+        for key, t in tracks
+        if isinstance(t.window, RatioWindow)
+    }
 
 
 def test_signature_fields_of_is_capture(pack: PatternSet) -> None:
@@ -217,13 +230,28 @@ def test_signature_fields_of_is_capture(pack: PatternSet) -> None:
     assert signature.fields_of(("GET", "/x", "404")) == signature.capture(text)
 
 
-def _window(pack: PatternSet, seconds: list[int]) -> RatioWindow:
-    """The overload rule's window with a request in each of `seconds`."""
+def _window(pack: PatternSet, seconds: list[int], rejected: tuple[int, ...] = ()) -> RatioWindow:
+    """The overload rule's window with a request in each of `seconds`, those at the indices
+    `rejected` rejections (as RatioWindow.add counts them for its first selector)."""
     rule = next(rule for rule in pack.rules if rule.kind == "overload")
     window = RatioWindow(rule)
     for second in seconds:
         window.add_request(second + 0.5)
+    for index in rejected:
+        window._buckets[index][2] += 1
+        window._views[0] += 1
+        window._rejected = max(window._views)
     return window
+
+
+def _count(pack: PatternSet, window: RatioWindow, incident: OpenIncident | None = None) -> object:
+    """The overload rule's count entry in a lane, as Core gives it to weigh, for `window`
+    (its track has `incident` open)."""
+    rule = next(rule for rule in pack.rules if rule.kind == "overload")
+    track = Track(rule, window, incident=incident)
+    lane = core._weighable(Lane(ends=(), counts=((rule, track, window, False),)))
+    assert lane is not None
+    return lane[1][0]
 
 
 def _request(ts: float) -> tuple[str, int, float, str, str, tuple[str, str, str]]:
@@ -231,31 +259,121 @@ def _request(ts: float) -> tuple[str, int, float, str, str, tuple[str, str, str]
 
 
 @pytest.mark.parametrize(
-    ("seconds", "ts", "weighed", "newest"),
+    ("seconds", "rejected", "ts", "weighed", "newest"),
     [
-        ([950, 1000], 1000.7, True, 1000),  # the newest bucket's second: counted there
-        ([950, 1000], 1001.2, True, 1001),  # a new second: a new bucket, as Python makes it
-        ([], 1000.7, True, 1000),  # the window's first bucket
-        ([950, 1000], 999.5, False, 1000),  # an earlier second's bucket: Python finds it
-        ([940, 1001], 1001.5, False, 1001),  # the oldest bucket leaves the window: Python prunes
-        ([950, 1000], 900.0, True, 1000),  # too late for the window: a record, in no bucket
+        ([950, 1000], (), 1000.7, True, 1000),  # the newest bucket's second: counted there
+        ([950, 1000], (), 1001.2, True, 1001),  # a new second: a new bucket, as Python's
+        ([], (), 1000.7, True, 1000),  # the window's first bucket
+        ([950, 1000], (), 999.5, False, 1000),  # an earlier second's bucket: Python finds it
+        ([939, 940, 1001], (), 1001.5, True, 1001),  # two buckets leave the window
+        ([940], (), 1001.5, True, 1001),  # the only bucket leaves, and a new one comes
+        ([940, 1000], (), 1001.0, True, 1001),  # 940 leaves at 1001.0 exactly
+        ([940, 1001], (0,), 1001.5, False, 1001),  # a bucket with a rejection leaves: Python's
+        ([940, 1001], (1,), 1001.5, True, 1001),  # one leaves, and a rejection stays
+        # one leaves, then the rule would hold: Python's, with the window as its prune leaves it
+        ([940, 996, 997, 998, 999, 1000], (1, 2, 3, 4, 5), 1001.5, False, 1000),
+        ([950, 1000], (), 900.0, True, 1000),  # too late for the window: in no bucket
     ],
 )
 def test_weigh_counts_only_what_needs_no_python(
-    pack: PatternSet, seconds: list[int], ts: float, weighed: bool, newest: int
+    pack: PatternSet,
+    *,
+    seconds: list[int],
+    rejected: tuple[int, ...],
+    ts: float,
+    weighed: bool,
+    newest: int,
 ) -> None:
-    """Event time is at 1000.9 (the oldest bucket still in the window) before the request;
-    what weigh leaves is what RatioWindow.request leaves."""
-    window, reference = _window(pack, seconds), _window(pack, seconds)
-    lanes = {"pod": {("GET", "/predict", "200"): ((), ((window, 60.0, 5, 0.1),))}}
+    """Event time is at 1000.9 (the oldest bucket still in the window) before the request
+    (1001.5 moves it on); what weigh leaves is what RatioWindow.request leaves."""
+    window, reference = _window(pack, seconds, rejected), _window(pack, seconds, rejected)
+    lanes = {"pod": {("GET", "/predict", "200"): ((), (_count(pack, window),))}}
     end, watermark, counted, *_ = native.weigh([_request(ts)], 0, lanes, 1000.9, float("inf"))
     assert (end, counted) == ((1, 1) if weighed else (0, 0))
     assert watermark == (max(1000.9, ts) if weighed else 1000.9)
     if weighed and ts >= 1000.9 - 60:
         reference.request(ts, max(1000.9, ts))
-    assert window.totals() == reference.totals()
+    if not weighed:  # weigh may have pruned, as Python's request will
+        for either in (window, reference):
+            either.prune(max(1000.9, ts))
+    assert (window.totals(), window._denominator) == (reference.totals(), reference._denominator)
     assert list(window._buckets) == list(reference._buckets)
     assert window._buckets[-1][0] == newest
+
+
+@pytest.mark.parametrize(
+    ("rejected", "severity", "seen", "weighed"),
+    [
+        (6, Severity.WARNING, 1000.2, True),  # the rule holds on: only last_seen moves
+        (6, Severity.WARNING, 1000.8, True),  # a request before last_seen leaves it
+        (6, Severity.CRITICAL, 1000.2, True),  # once critical, it stays so: last_seen moves
+        (6, Severity.INFO, 1000.2, False),  # its severity rises: Python reports it
+        (12, Severity.WARNING, 1000.2, False),  # half are rejected: critical, Python reports
+        (12, Severity.CRITICAL, 1000.2, True),  # critical, and it was
+    ],
+)
+def test_weigh_moves_an_open_overload_on(
+    pack: PatternSet, rejected: int, severity: Severity, seen: float, *, weighed: bool
+) -> None:
+    """`rejected` of 22 requests in the window are rejections: the rule holds after a
+    request, and its incident is open."""
+    seconds = [990 + k for k in range(11)] * 2
+    window = _window(pack, seconds, rejected=tuple(k % 11 for k in range(rejected)))
+    rule = next(rule for rule in pack.rules if rule.kind == "overload")
+    incident = OpenIncident(
+        rule=rule, id="x", first_seen=990.0, last_seen=seen, severity=severity,
+        count=rejected, reported_count=rejected,
+    )  # fmt: skip
+    lanes = {"pod": {("GET", "/predict", "200"): ((), (_count(pack, window, incident),))}}
+    end, *_ = native.weigh([_request(1000.7)], 0, lanes, 1000.9, float("inf"))
+    assert end == (1 if weighed else 0)
+    assert incident.last_seen == (max(seen, 1000.7) if weighed else seen)
+    assert window._denominator == (23 if weighed else 22)
+
+
+def test_weigh_leaves_a_doubled_count_to_python(pack: PatternSet) -> None:
+    """An open incident whose count doubled since it was reported: Python reports it."""
+    window = _window(pack, [990 + k for k in range(11)] * 2, rejected=(0, 2, 4, 6, 8, 10))
+    rule = next(rule for rule in pack.rules if rule.kind == "overload")
+    incident = OpenIncident(
+        rule=rule, id="x", first_seen=990.0, last_seen=1000.2, severity=Severity.WARNING,
+        count=6, reported_count=3,
+    )  # fmt: skip
+    lanes = {"pod": {("GET", "/predict", "200"): ((), (_count(pack, window, incident),))}}
+    end, *_ = native.weigh([_request(1000.7)], 0, lanes, 1000.9, float("inf"))
+    assert (end, incident.last_seen) == (0, 1000.2)
+
+
+def test_weigh_holds_a_window_for_a_run_and_writes_it_back(pack: PatternSet) -> None:
+    """Many requests in one call, across seconds and buckets that leave, in more groups than
+    it holds windows at once (16), counting in one or two: the windows are what
+    RatioWindow.request leaves after each request."""
+    pods = [f"pod-{k}" for k in range(13)]  # 19 windows
+    windows = {
+        pod: [_window(pack, [900, 930]) for _ in range(1 + k % 2)] for k, pod in enumerate(pods)
+    }
+    references = {pod: [_window(pack, [900, 930]) for _ in windows[pod]] for pod in pods}
+    lanes = {
+        pod: {("GET", "/predict", "200"): ((), tuple(_count(pack, w) for w in both))}
+        for pod, both in windows.items()
+    }
+    times = [950.0 + 0.37 * k + (70.0 if k >= 300 else 0.0) for k in range(400)]  # a gap
+    groups = [pods[k * 7 % len(pods)] for k in range(len(times))]
+    records = [
+        (*_request(ts)[:4], pod, _request(ts)[5]) for ts, pod in zip(times, groups, strict=True)
+    ]
+    end, watermark, counted, *_ = native.weigh(records, 0, lanes, 950.0, float("inf"))
+    assert (end, counted, watermark) == (400, 400, times[-1])
+    for ts, pod in zip(times, groups, strict=True):
+        for reference in references[pod]:
+            reference.request(ts, ts)
+    for pod in pods:
+        for window, reference in zip(windows[pod], references[pod], strict=True):
+            assert list(window._buckets) == list(reference._buckets)
+            assert (window._denominator, window.totals()) == (
+                reference._denominator,
+                reference.totals(),
+            )
 
 
 def test_a_path_seen_late_is_still_counted_in_c(
@@ -272,8 +390,10 @@ def test_a_path_seen_late_is_still_counted_in_c(
 
     monkeypatch.setattr(core, "_weigh", spy)
     core_ = Core(pack)
-    for minute in range(5000):
+    rejection = ("s", 1, 0.0, "...", "pod", ("GET", "/predict", "503"))
+    for minute in range(5000):  # each bucket that leaves has a rejection: Python prunes it
         core_.process(_request(1000.5 + 61 * minute))
+        core_.process((*rejection[:2], 1000.7 + 61 * minute, *rejection[3:]))
     assert sum(counted) == 0  # every one went to Python
     late = ("s", 1, 400_000.5, "...", "pod", ("GET", "/late", "200"))
     core_.process(late)  # Python: a new bucket's prune, and the lane made for it
@@ -286,7 +406,7 @@ def test_weigh_leaves_a_lane_with_more_ratio_rules_than_it_takes_to_python(
 ) -> None:
     """A pack may have any number of ratio rules on requests; past the C part's limit (8)
     the request goes to Python, not to an error."""
-    count = (_window(pack, [1000]), 60.0, 5, 0.1)
+    count = _count(pack, _window(pack, [1000]))
     lanes = {"pod": {("GET", "/predict", "200"): ((), (count,) * 9)}}
     end, _, counted, *_ = native.weigh([_request(1000.7)], 0, lanes, 1000.9, float("inf"))
     assert (end, counted) == (0, 0)
