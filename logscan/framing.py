@@ -92,20 +92,16 @@ class Framer:
                 return out  # still inside the over-long line: nothing is buffered
             data = data[newline + 1 :]
             self._discarding = False
-        buffer = self._buffer
-        if not buffer:  # the usual case: no partial line waits, so copy no more than needed
-            end = data.rfind(b"\n")
-            buffer += data[end + 1 :]
-            if end >= 0:
-                self._lines(data[: end + 1], now, out)
-        else:
-            searched = len(buffer)  # everything before this was searched for b"\n" already
+        buffer = self._buffer  # the partial line after the last "\n" (it holds none)
+        end = data.rfind(b"\n")
+        if end < 0:
             buffer += data
-            end = buffer.rfind(b"\n", searched)
-            if end >= 0:
-                complete = bytes(buffer[: end + 1])
-                del buffer[: end + 1]
-                self._lines(complete, now, out)
+        else:  # the whole lines, copied once at most: a partial line that waits starts them
+            view = memoryview(data)
+            complete = b"".join((buffer, view[: end + 1])) if buffer else view[: end + 1]
+            buffer.clear()
+            self._lines(complete, now, out)
+            buffer += view[end + 1 :]
         if len(buffer) > self._max_line + 1:  # + 1: a "\r" before the "\n" is not content
             self._physical(_decode(bytes(buffer[: self._max_line])), True, now, out, None)
             buffer.clear()
@@ -161,16 +157,16 @@ class Framer:
         out += self.flush(now)
         return out
 
-    def _lines(self, complete: bytes, now: float, out: list[Line | Request]) -> None:
+    def _lines(self, complete: bytes | memoryview, now: float, out: list[Line | Request]) -> None:
         """Frame whole lines ("\n"-terminated); decode them at once unless one is too long."""
         limit = self._max_line
         if len(complete) > limit + 1 and _longest_line(complete) > limit:
-            for raw in complete[:-1].split(b"\n"):
+            for raw in bytes(complete[:-1]).split(b"\n"):
                 content = raw[:-1] if raw.endswith(b"\r") else raw
                 self._physical(_decode(content[:limit]), len(content) > limit, now, out, None)
             return
         # "\n" cannot occur inside a UTF-8 sequence, so decoding the block equals per line.
-        text = complete.decode("utf-8", "replace")
+        text = str(complete, "utf-8", "replace")
         if "\x1b" in text:
             text = ANSI_CSI.sub("", text)  # a CSI sequence cannot contain "\n"
         if "\r" in text:
@@ -455,8 +451,8 @@ def _by_width(text: str) -> Iterator[tuple[str, bool]]:
         yield text[at:], False
 
 
-def _split_longest(data: bytes) -> int:
-    return max(map(len, data.split(b"\n")))
+def _split_longest(data: bytes | memoryview) -> int:
+    return max(map(len, bytes(data).split(b"\n")))
 
 
 _longest_line = native.longest_line if native is not None else _split_longest
