@@ -9,7 +9,8 @@ static PyMethodDef module_methods[] = {
     {"longest_line", (PyCFunction)longest_line, METH_O,
      "longest_line(data) -> the length of the longest line, as max(map(len, data.split(b'\\n')))"},
     {"match_access", (PyCFunction)(void (*)(void))match_access, METH_FASTCALL,
-     "match_access(text, ends) -> (method, path, status) of the access regex's match, or None"},
+     "match_access(text, (literal, shape, table)) -> (method, path, status) of the request "
+     "shape's match, or None"},
     {"weigh", (PyCFunction)(void (*)(void))weigh, METH_FASTCALL,
      "weigh(records, start, lanes, watermark, calm_until) -> (end, watermark, counted, "
      "earliest, latest): Core.process_all's quiet requests counted (see _native_weigh.c)"},

@@ -1,7 +1,7 @@
 /* logscan._native's shared declarations: the compiled literals, their hits, the two types.
  * The literals: _native_literals.c; the quick lane (Block): _native_lane.c, with the stamps
- * it reads (_native_stamps.c) and the records it makes (_native_records.c); the access
- * line's matcher: _native_access.c; the quiet request's weighing: _native_weigh.c; the
+ * it reads (_native_stamps.c) and the records it makes (_native_records.c); the request
+ * lines' matchers: _native_access.c; the quiet request's weighing: _native_weigh.c; the
  * module: _native.c.
  */
 #ifndef LOGSCAN_NATIVE_H
@@ -61,10 +61,24 @@ int scan_into(Literals *self, const Py_UCS1 *s, Py_ssize_t n, Hits *hits);
 PyObject *hit_tuple(Literals *self, Py_ssize_t start, Py_ssize_t literal);
 PyObject *longest_line(PyObject *module, PyObject *data);
 
-/* _native_access.c */
-int access_match(const Py_UCS1 *s, Py_ssize_t n, const unsigned char *ends, Py_ssize_t spans[6]);
-PyObject *access_values(PyObject *text, const unsigned char *ends, Strings *strings);
-const unsigned char *access_ends(PyObject *ends);
+/* _native_access.c: the request lines' shapes (access.py's Access.native) */
+#define SHAPE_HTTP 0  /* http.access; its table: the characters \b holds before */
+#define SHAPE_BENTO 1 /* bentoml.access; its table: \w's characters */
+#define MAX_SHAPES 4
+
+typedef struct {
+    PyObject *literal; /* borrowed: the record's only literal */
+    int shape;
+    const unsigned char *table; /* 256 bytes */
+} Shape;
+
+typedef struct {
+    Shape items[MAX_SHAPES];
+    int size;
+} Shapes;
+
+int shapes_of(PyObject *access, Shapes *shapes);
+PyObject *request_values(const Shape *shape, PyObject *text, Strings *strings);
 PyObject *match_access(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 
 /* _native_weigh.c */
@@ -112,7 +126,7 @@ int stamp_time(Stamps *stamps, PyObject *text, Py_ssize_t at, Py_ssize_t n, doub
 
 /* _native_records.c */
 PyObject *new_record(PyTypeObject *type, PyObject *source, PyObject *held,
-                     PyObject *access_literal, const unsigned char *ends, Strings *strings);
+                     const Shapes *shapes, Strings *strings);
 Py_ssize_t kept_find(Keeping *keeping, PyObject *key);
 void kept_remove(Keeping *keeping, Py_ssize_t k);
 void kept_clear(Keeping *keeping);

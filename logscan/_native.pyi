@@ -25,14 +25,14 @@ class Block:
         out: list[Any],
         group: str,
         empty: frozenset[str],
-        access: tuple[str, bytes] | None,
+        access: tuple[tuple[str, int, bytes], ...] | None,
         /,
     ) -> tuple[
         int, float | None, float | None, int, float, float, tuple[str, list[tuple[int, str]]] | None
     ]: ...
 
 def longest_line(data: bytes | memoryview) -> int: ...
-def match_access(text: str, ends: bytes) -> tuple[str, str, str] | None: ...
+def match_access(text: str, shape: tuple[str, int, bytes]) -> tuple[str, str, str] | None: ...
 def weigh(
     records: list[Any],
     start: int,
@@ -40,4 +40,4 @@ def weigh(
     watermark: float,
     calm_until: float,
     /,
-) -> tuple[int, float, int, float, float]: ...
+) -> tuple[int, float, int, float, float, tuple[int, int, int, int]]: ...

@@ -1,10 +1,13 @@
-/* logscan._native, the access line: the http.access signature's regex, as C.
+/* logscan._native, the request lines: two signatures' regexes, as C.
  *
- * access.py turns the fast path on only for a signature whose regex is exactly
+ * access.py turns the fast path on for a signature only when its regex is exactly one of
+ * these (and only where each class means below U+0100 what the C code takes it to).
+ *
+ * SHAPE_HTTP, http.access:
  *
  *     "(?P<method>[A-Z]+) (?P<path>[^ "?]*)[^"]* HTTP/[0-9.]+" (?P<status>\d{3})\b
  *
- * and access_match finds what that regex's search finds, in a 1-byte (Latin-1) text: the
+ * access_match finds what that regex's search finds, in a 1-byte (Latin-1) text: the
  * leftmost match and its three groups. Each part of it can match one way only:
  *   - [A-Z]+ must be followed by a space, which it cannot hold: it is the longest run;
  *   - a shorter path only gives [^"]* more to take, which it could take anyway: the path is
@@ -14,10 +17,19 @@
  *     character before it must be the "/" of " HTTP/"), and " HTTP/" must start at or after
  *     the path (a space cannot be inside it);
  *   - \d{3} is three ASCII digits (the only \d below U+0100; access.py checks), and \b holds
- *     when the next character is not a word character: `ends` says which are not (access.py
- *     works it out with the pattern itself).
- * A failed start moves on to the next quote, as the regex search does. tests/test_native.py
- * compares the two on generated lines.
+ *     when the next character is not a word character: its table says which are not
+ *     (access.py works it out with the pattern itself).
+ * A failed start moves on to the next quote, as the regex search does.
+ *
+ * SHAPE_BENTO, bentoml.access:
+ *
+ *     \(scheme=\w+,method=(?P<method>[A-Z]+),path=(?P<path>[^,)]*)[^)]*\) \(status=(?P<status>\d{3})
+ *
+ * bento_match likewise: a match starts at a "(scheme="; \w+ (its table: \w's characters)
+ * and [A-Z]+ are the longest runs (neither holds the "," after it); the path is the longest
+ * run of [^,)], since a shorter one leaves [^)]* to end at the same ")", the first after
+ * "path=", which ") (status=" must follow. A failed start moves on to the next "(scheme=".
+ * tests/test_access.py compares both with their regexes on generated lines.
  */
 #include "_native.h"
 
@@ -67,13 +79,71 @@ access_match(const Py_UCS1 *s, Py_ssize_t n, const unsigned char *ends, Py_ssize
     return 0;
 }
 
-/* The groups (method, path, status) of the match in `text` (a 1-byte str), or None; with
- * `strings`, each group's str is given out again while it is the same text. */
+static int
+is_digit(Py_UCS1 c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* SHAPE_BENTO's match in s[0:n]: 1 and the spans [method, path, status], else 0. */
+static int
+bento_match(const Py_UCS1 *s, Py_ssize_t n, const unsigned char *word, Py_ssize_t spans[6])
+{
+    static const char SCHEME[] = "(scheme=", METHOD[] = ",method=", PATH[] = ",path=",
+                      STATUS[] = ") (status=";
+    const Py_ssize_t scheme = 8, method = 8, path = 6, status = 10;
+    for (Py_ssize_t at = 0; at + scheme <= n; at++) {
+        const Py_UCS1 *open = memchr(s + at, '(', (size_t)(n - at));
+        if (open == NULL)
+            return 0;
+        at = open - s;
+        if (at + scheme > n || memcmp(open, SCHEME, (size_t)scheme) != 0)
+            continue;
+        Py_ssize_t k = at + scheme, from = k;
+        while (k < n && word[s[k]])
+            k++;
+        if (k == from || k + method > n || memcmp(s + k, METHOD, (size_t)method) != 0)
+            continue;
+        Py_ssize_t verb = k + method;
+        k = verb;
+        while (k < n && s[k] >= 'A' && s[k] <= 'Z')
+            k++;
+        if (k == verb || k + path > n || memcmp(s + k, PATH, (size_t)path) != 0)
+            continue;
+        Py_ssize_t route = k + path;
+        k = route;
+        while (k < n && s[k] != ',' && s[k] != ')')
+            k++;
+        Py_ssize_t route_end = k;
+        const Py_UCS1 *close = memchr(s + k, ')', (size_t)(n - k));
+        if (close == NULL)
+            continue;
+        Py_ssize_t code = (close - s) + status;
+        if (code + 3 > n || memcmp(close, STATUS, (size_t)status) != 0 || !is_digit(s[code])
+            || !is_digit(s[code + 1]) || !is_digit(s[code + 2]))
+            continue;
+        spans[0] = verb;
+        spans[1] = route - path;
+        spans[2] = route;
+        spans[3] = route_end;
+        spans[4] = code;
+        spans[5] = code + 3;
+        return 1;
+    }
+    return 0;
+}
+
+/* The groups (method, path, status) of `shape`'s match in `text` (a 1-byte str), or None;
+ * with `strings`, each group's str is given out again while it is the same text. */
 PyObject *
-access_values(PyObject *text, const unsigned char *ends, Strings *strings)
+request_values(const Shape *shape, PyObject *text, Strings *strings)
 {
     Py_ssize_t spans[6];
-    if (!access_match(PyUnicode_1BYTE_DATA(text), PyUnicode_GET_LENGTH(text), ends, spans))
+    const Py_UCS1 *s = PyUnicode_1BYTE_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int found = shape->shape == SHAPE_HTTP ? access_match(s, n, shape->table, spans)
+                                           : bento_match(s, n, shape->table, spans);
+    if (!found)
         Py_RETURN_NONE;
     PyObject *values = PyTuple_New(3);
     for (int k = 0; values != NULL && k < 3; k++) {
@@ -88,31 +158,61 @@ access_values(PyObject *text, const unsigned char *ends, Strings *strings)
     return values;
 }
 
-/* The `ends` table of an access argument (bytes of 256), or NULL with an error set. */
-const unsigned char *
-access_ends(PyObject *ends)
+/* One shape from access.py's (literal, shape, table); -1 with an error set. */
+static int
+shape_of(PyObject *item, Shape *shape)
 {
-    if (!PyBytes_Check(ends) || PyBytes_GET_SIZE(ends) != 256) {
-        PyErr_SetString(PyExc_TypeError, "ends must be 256 bytes");
-        return NULL;
+    if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 3
+        || !PyUnicode_Check(PyTuple_GET_ITEM(item, 0)) || !PyBytes_Check(PyTuple_GET_ITEM(item, 2))
+        || PyBytes_GET_SIZE(PyTuple_GET_ITEM(item, 2)) != 256) {
+        PyErr_SetString(PyExc_TypeError, "a request shape is (literal, shape, 256-byte table)");
+        return -1;
     }
-    return (const unsigned char *)PyBytes_AS_STRING(ends);
+    long kind = PyLong_AsLong(PyTuple_GET_ITEM(item, 1));
+    if (kind == -1 && PyErr_Occurred())
+        return -1;
+    if (kind != SHAPE_HTTP && kind != SHAPE_BENTO) {
+        PyErr_SetString(PyExc_ValueError, "unknown request shape");
+        return -1;
+    }
+    shape->literal = PyTuple_GET_ITEM(item, 0);
+    shape->shape = (int)kind;
+    shape->table = (const unsigned char *)PyBytes_AS_STRING(PyTuple_GET_ITEM(item, 2));
+    return 0;
 }
 
-/* match_access(text, ends): the module function tests compare with the regex. */
+/* The shapes of Block.run's access argument: None (none), or a tuple of shapes. */
+int
+shapes_of(PyObject *access, Shapes *shapes)
+{
+    shapes->size = 0;
+    if (access == Py_None)
+        return 0;
+    if (!PyTuple_Check(access) || PyTuple_GET_SIZE(access) > MAX_SHAPES) {
+        PyErr_SetString(PyExc_TypeError, "access is None or a tuple of request shapes");
+        return -1;
+    }
+    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(access); k++)
+        if (shape_of(PyTuple_GET_ITEM(access, k), &shapes->items[shapes->size++]) < 0)
+            return -1;
+    return 0;
+}
+
+/* match_access(text, (literal, shape, table)): the module function tests compare with the
+ * shape's regex. */
 PyObject *
 match_access(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
+    Shape shape;
     if (nargs != 2 || !PyUnicode_Check(args[0])) {
-        PyErr_SetString(PyExc_TypeError, "match_access(text, ends)");
+        PyErr_SetString(PyExc_TypeError, "match_access(text, shape)");
         return NULL;
     }
-    const unsigned char *ends = access_ends(args[1]);
-    if (ends == NULL)
+    if (shape_of(args[1], &shape) < 0)
         return NULL;
     if (PyUnicode_KIND(args[0]) != PyUnicode_1BYTE_KIND) {
         PyErr_SetString(PyExc_ValueError, "match_access takes 1-byte text only");
         return NULL;
     }
-    return access_values(args[0], ends, NULL);
+    return request_values(&shape, args[0], NULL);
 }

@@ -11,8 +11,8 @@
  * the result is the same as Python's (tests/test_framing_lanes.py compares). While it runs,
  * the records it holds are kept as offsets into the block (Kept), and only those still held
  * when it returns become held tuples in `pending`. Given access.py's
- * `access`, a record it releases that the access regex matches goes out as a request tuple
- * instead of its Line (new_record; tests/test_access.py compares).
+ * `access`, a record it releases that a request signature's regex matches goes out as a
+ * request tuple instead of its Line (new_record; tests/test_access.py compares).
  */
 
 static void
@@ -156,21 +156,11 @@ Block_run(Block *self, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "run() takes 13 arguments");
         return NULL;
     }
-    /* access: None, or (literal, ends): a record whose only literal is `literal` and whose
-     * text the access regex matches goes out as a request tuple (see new_record). */
-    PyObject *access_literal = NULL;
-    const unsigned char *ends = NULL;
-    if (args[12] != Py_None) {
-        if (!PyTuple_Check(args[12]) || PyTuple_GET_SIZE(args[12]) != 2
-            || !PyUnicode_Check(PyTuple_GET_ITEM(args[12], 0))) {
-            PyErr_SetString(PyExc_TypeError, "run(): access is None or (literal, ends)");
-            return NULL;
-        }
-        access_literal = PyTuple_GET_ITEM(args[12], 0);
-        ends = access_ends(PyTuple_GET_ITEM(args[12], 1));
-        if (ends == NULL)
-            return NULL;
-    }
+    /* access: None, or the request shapes: a record whose only literal is a shape's and
+     * whose text its regex matches goes out as a request tuple (see new_record). */
+    Shapes shapes;
+    if (shapes_of(args[12], &shapes) < 0)
+        return NULL;
     PyObject *pending = args[0], *partials = args[1];
     long long number = PyLong_AsLongLong(args[2]);
     if (number == -1 && PyErr_Occurred())
@@ -304,8 +294,8 @@ Block_run(Block *self, PyObject *const *args, Py_ssize_t nargs)
             }
         }
         if (held != NULL) {
-            PyObject *made = new_record((PyTypeObject *)line_type, source, held, access_literal,
-                                        ends, &literals->strings);
+            PyObject *made = new_record((PyTypeObject *)line_type, source, held, &shapes,
+                                        &literals->strings);
             int failed = made == NULL || PyList_Append(out, made) < 0;
             Py_XDECREF(made);
             Py_DECREF(held);

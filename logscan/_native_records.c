@@ -34,30 +34,37 @@ new_line(PyTypeObject *type, PyObject *source, PyObject *held)
 }
 
 /* What a released held tuple becomes: a request tuple (source, number, ts, text, group,
- * (method, path, status)) when its only literal is the access signature's and the access
- * regex matches its text (access.py's Request), else its Line. */
+ * (method, path, status), kind) when its only literal is that of a request shape in
+ * `shapes` (the kind-th) and the shape's regex matches its text (access.py's Request), else
+ * its Line. */
 PyObject *
-new_record(PyTypeObject *type, PyObject *source, PyObject *held, PyObject *access_literal,
-           const unsigned char *ends, Strings *strings)
+new_record(PyTypeObject *type, PyObject *source, PyObject *held, const Shapes *shapes,
+           Strings *strings)
 {
     PyObject *found = PyTuple_GET_ITEM(held, 4), *text = PyTuple_GET_ITEM(held, 2);
-    if (access_literal != NULL && PyFrozenSet_CheckExact(found) && PySet_GET_SIZE(found) == 1
+    if (shapes->size > 0 && PyFrozenSet_CheckExact(found) && PySet_GET_SIZE(found) == 1
         && PyUnicode_Check(text) && PyUnicode_KIND(text) == PyUnicode_1BYTE_KIND) {
-        int contains = PySet_Contains(found, access_literal);
-        if (contains < 0)
-            return NULL;
-        if (contains) {
-            PyObject *values = access_values(text, ends, strings);
+        for (int kind = 0; kind < shapes->size; kind++) {
+            int contains = PySet_Contains(found, shapes->items[kind].literal);
+            if (contains < 0)
+                return NULL;
+            if (!contains)
+                continue;
+            PyObject *values = request_values(&shapes->items[kind], text, strings);
             if (values == NULL)
                 return NULL;
-            if (values != Py_None) {
-                PyObject *request = PyTuple_Pack(6, source, PyTuple_GET_ITEM(held, 0),
-                                                 PyTuple_GET_ITEM(held, 1), text,
-                                                 PyTuple_GET_ITEM(held, 3), values);
+            if (values == Py_None) {
                 Py_DECREF(values);
-                return request;
+                break;
             }
+            PyObject *index = PyLong_FromLong(kind);
+            PyObject *request = index == NULL ? NULL
+                                : PyTuple_Pack(7, source, PyTuple_GET_ITEM(held, 0),
+                                               PyTuple_GET_ITEM(held, 1), text,
+                                               PyTuple_GET_ITEM(held, 3), values, index);
+            Py_XDECREF(index);
             Py_DECREF(values);
+            return request;
         }
     }
     return new_line(type, source, held);

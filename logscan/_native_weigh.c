@@ -1,7 +1,8 @@
 /* logscan._native, the quiet request: Core.process_all's requests counted in C.
  *
  * weigh(records, start, lanes, watermark, calm_until) takes the request tuples of `records`
- * (a list; access.py's Request) from `start` on, and does for each what Core._request and
+ * (a list; access.py's Request, of any request signature: one lane serves them all) from
+ * `start` on, and does for each what Core._request and
  * Correlator.observe_quiet do when all it changes is counts: the record and match counts,
  * event time, the end of a cold start (a track's last_anchor), and its second's bucket in
  * each ratio window it adds to, with the buckets that leave the window. It stops, having
@@ -23,9 +24,10 @@
  * Core._weighable. The window's slots are
  * window.RatioWindow's (_buckets: a deque of [second, requests, rejections...] lists,
  * _denominator, _rejected, _selectors); within a call they are read once and written back
- * before it returns (Held). Returns (end, watermark, counted, earliest, latest): the first
- * record not weighed, event time after those that were, and how many there were and the
- * times they span. tests/test_access.py compares with the Python path record by record.
+ * before it returns (Held). Returns (end, watermark, counted, earliest, latest, by_kind):
+ * the first record not weighed, event time after those that were, how many there were and
+ * the times they span, and how many of each request signature (MAX_SHAPES counts).
+ * tests/test_access.py compares with the Python path record by record.
  */
 #include "_native.h"
 
@@ -390,7 +392,7 @@ end_anchor(Ended *ended, PyObject *track)
 static PyObject *
 lane_of(PyObject *record, PyObject *lanes)
 {
-    if (!PyTuple_CheckExact(record) || PyTuple_GET_SIZE(record) != 6
+    if (!PyTuple_CheckExact(record) || PyTuple_GET_SIZE(record) != 7
         || !PyFloat_CheckExact(PyTuple_GET_ITEM(record, 2)))
         return NULL;
     PyObject *group = PyTuple_GET_ITEM(record, 4);
@@ -415,7 +417,7 @@ weigh(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     double watermark = PyFloat_AsDouble(args[3]), calm_until = PyFloat_AsDouble(args[4]);
     if (PyErr_Occurred())
         return NULL;
-    long long counted = 0;
+    long long counted = 0, by_kind[MAX_SHAPES] = {0};
     double earliest = Py_HUGE_VAL, latest = -Py_HUGE_VAL;
     Holding holding = {.size = 0};
     Ended ended = {.size = 0};
@@ -426,6 +428,11 @@ weigh(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         if (lane == NULL) {
             failed = PyErr_Occurred() != NULL;
             break;
+        }
+        long kind = PyLong_AsLong(PyTuple_GET_ITEM(record, 6));
+        if (kind < 0 || kind >= MAX_SHAPES) {
+            failed = PyErr_Occurred() != NULL;
+            break; /* not a request shape's kind: Python's (it raises) */
         }
         double ts = PyFloat_AS_DOUBLE(PyTuple_GET_ITEM(record, 2));
         double now = watermark;
@@ -467,10 +474,12 @@ weigh(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         }
         watermark = now;
         counted++;
+        by_kind[kind]++;
         earliest = ts < earliest ? ts : earliest;
         latest = ts > latest ? ts : latest;
     }
     if (holding_release(&holding) < 0 || failed)
         return NULL;
-    return Py_BuildValue("(ndLdd)", at, watermark, counted, earliest, latest);
+    return Py_BuildValue("(ndLdd(LLLL))", at, watermark, counted, earliest, latest, by_kind[0],
+                         by_kind[1], by_kind[2], by_kind[3]);
 }

@@ -152,12 +152,12 @@ class Core:
         return self._correlator.observe_fields(signature.id, signature.signal, fields, line)
 
     def _request(self, request: Request) -> list[IncidentEvent]:
-        """`process` for a record the access signature matched (see access.py): the same
+        """`process` for a record a request signature matched (see access.py): the same
         events, from the groups the C lane found; a Line only when a rule may keep it."""
-        source, number, ts, text, group, values = request
+        source, number, ts, text, group, values, kind = request
         access = self._patterns.access
         assert access is not None
-        signature = access.signature
+        signature = access.signatures[kind]  # (all share their signal and fields: see access.py)
         self.tally.add(ts)
         self._matches[signature.id] += 1
         known = self._requests.get(values)
@@ -174,7 +174,7 @@ class Core:
             return self._correlator.observe_quiet(plan, ts, key)
         line = Line(
             source=source, number=number, text=text, ts=ts, ts_inferred=False, group=group,
-            truncated=False, literals=access.literals,
+            truncated=False, literals=access.literals[kind],
         )  # fmt: skip
         return self._correlator.observe_fields(signature.id, signature.signal, fields, line)
 
@@ -186,14 +186,16 @@ class Core:
             lanes[values] = _weighable(self._correlator.lane(plan, key))
             self._laned += 1
 
-    def _weighed(self, weighed: tuple[int, float, int, float, float]) -> int:
+    def _weighed(self, weighed: tuple[int, float, int, float, float, tuple[int, ...]]) -> int:
         """Account for the requests the C part counted; the index of the next record."""
-        end, watermark, counted, earliest, latest = weighed
+        end, watermark, counted, earliest, latest, by_kind = weighed
         if counted:
             access = self._patterns.access
             assert access is not None
             self.tally.merge(counted, earliest, latest)
-            self._matches[access.signature.id] += counted
+            for signature, count in zip(access.signatures, by_kind, strict=False):
+                if count:
+                    self._matches[signature.id] += count
             self._correlator.weighed(watermark)
         return end
 

@@ -66,7 +66,7 @@ class Framer:
         `prefilter`, each block of lines is scanned for the packs' literals at once and
         records carry the literals they contain (Line.literals). With a `tally` too, a record
         that contains none is counted there instead of emitted: no signature can match it.
-        With the packs' `access` too, the C lane hands a record the access signature matches
+        With the packs' `access` too, the C lane hands a record a request signature matches
         on as a Request tuple, not a Line (see access.py): for Core.process only."""
         self._source = source
         self.rebind(prefilter, access)

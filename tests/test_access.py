@@ -1,7 +1,7 @@
-"""The access line's fast path (logscan/access.py) gives what the regex and the Line give.
+"""The request lines' fast path (logscan/access.py) gives what the regex and the Line give.
 
-The C lane matches the http.access signature's regex in C and hands its requests on as
-tuples; the Core weighs them without a Line. Each step is compared with the plain way: the
+The C lane matches the http.access and bentoml.access signatures' regexes in C and hands
+their requests on as tuples; the Core weighs them without a Line. Each step is compared with the plain way: the
 C matcher with the regex, the framer's tuples with the Lines of the framer without it, and
 whole runs with the reference pipeline (tests/reference.py).
 """
@@ -16,7 +16,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from logscan import core
-from logscan.access import ACCESS_REGEX, Access, Request
+from logscan.access import BENTO_REGEX, HTTP_REGEX, Access, Request
 from logscan.core import Core
 from logscan.framing import Framer, Tally
 from logscan.incident import OpenIncident
@@ -60,8 +60,14 @@ _texts = st.lists(_request | _around, max_size=4).map("".join)
 def test_the_packs_turn_it_on(pack: PatternSet) -> None:
     access = pack.access
     assert access is not None
-    assert access.signature.id == "http.access"
-    assert access.signature.pattern.pattern == ACCESS_REGEX
+    patterns = {s.id: s.pattern.pattern for s in access.signatures}
+    assert patterns == {"http.access": HTTP_REGEX, "bentoml.access": BENTO_REGEX}
+
+
+def _kind(pack: PatternSet, signature_id: str) -> int:
+    access = pack.access
+    assert access is not None
+    return [s.id for s in access.signatures].index(signature_id)
 
 
 @given(_texts)
@@ -80,25 +86,79 @@ def test_the_packs_turn_it_on(pack: PatternSet) -> None:
 @example('"GET /x HTTP/1.1" 200²')
 @example('"GET /x HTTP/1.1" 42. ')
 def test_the_c_matcher_finds_what_the_regex_finds(pack: PatternSet, text: str) -> None:
+    _same_as_the_regex(pack, "http.access", text)
+
+
+def _same_as_the_regex(pack: PatternSet, signature_id: str, text: str) -> None:
     access = pack.access
     assert access is not None
-    found = access.signature.pattern.search(text)
+    kind = _kind(pack, signature_id)
+    found = access.signatures[kind].pattern.search(text)
     expected = None if found is None else found.group(1, 2, 3)
-    assert native.match_access(text, access.native[1]) == expected
+    assert native.match_access(text, access.native[kind]) == expected
+
+
+# BentoML's access lines, part by part in the same way: schemes with and without \w
+# characters, methods, paths with "," and ")", what lies before ") (status=", statuses.
+_bento = st.tuples(
+    _part("(scheme=", "(scheme", "scheme=", "(Scheme="),
+    _part("http", "", "h_2", "é", "ª", "h-t", "h t", "²"),
+    _part(",method=", ",method", ",method=,method="),
+    _part("POST", "", "post", "PÉT", "P)"),
+    _part(",path=", ",path", "path="),
+    _part("/summarize", "", "/a,b", "/a)b", "/x(scheme=http,method=GET,path=/"),
+    _part(",type=text/plain; charset=utf-8,length=23", "", ",x)", "(", ")("),
+    _part(") (status=", ")(status=", ") (status", ") ) (status="),
+    _part("200", "", "20", "2000", "2²0", "20x"),
+    _part(",type=text/plain) 12.5ms", "", ")", "ª"),
+).map("".join)
+_bento_texts = st.lists(_bento | _around, max_size=4).map("".join)
+
+
+@given(_bento_texts)
+@settings(max_examples=2000)
+@example("(scheme=http,method=POST,path=/x,type=a,length=1) (status=200,type=b)")
+@example("(scheme=http,method=POST,path=/x) (status=200")  # no fields after the path
+@example("(scheme=,method=POST,path=/x) (status=200")  # \w+ needs one
+@example("(scheme=http,method=POST,path=) (status=503")  # an empty path
+@example("(scheme=x(scheme=http,method=GET,path=/) (status=200")  # the second start matches
+@example("(scheme=http,method=GET,path=/a,b)c) (status=200")  # ")" after the first fails
+@example("(scheme=é,method=GET,path=/) (status=200")  # é is a word character
+@example("(scheme=http,method=GET,path=/) (status=2²0")
+def test_the_bento_matcher_finds_what_the_regex_finds(pack: PatternSet, text: str) -> None:
+    _same_as_the_regex(pack, "bentoml.access", text)
 
 
 def test_a_changed_regex_or_an_earlier_signature_turns_it_off(pack: PatternSet) -> None:
     access = pack.access
     assert access is not None
-    own = access.signature
-    changed = dataclasses.replace(own, pattern=regex.compile(ACCESS_REGEX + " OK"))
+    own, bento = (
+        access.signatures[_kind(pack, name)] for name in ("http.access", "bentoml.access")
+    )
+    changed = dataclasses.replace(own, pattern=regex.compile(HTTP_REGEX + " OK"))
     others = tuple(s for s in pack.signatures if s is not own)
-    assert PatternSet(signatures=(*others, changed), rules=()).access is None
+    left = PatternSet(signatures=(*others, changed), rules=()).access
+    assert left is not None
+    assert left.signatures == (bento,)  # the other one stays on
     earlier = dataclasses.replace(own, id="mine", pattern=regex.compile("HTTP/2"))
     packs = PatternSet(signatures=(earlier, own), rules=())
     assert packs.access is None
     later = PatternSet(signatures=(own, earlier), rules=())
     assert later.access is not None  # the access signature comes first: it wins anyway
+
+
+def test_request_signatures_that_would_plan_apart_are_not_both_on(pack: PatternSet) -> None:
+    """One lane serves every request signature: only those with the first one's signal and
+    fields join it."""
+    access = pack.access
+    assert access is not None
+    own, bento = (
+        access.signatures[_kind(pack, name)] for name in ("http.access", "bentoml.access")
+    )
+    apart = dataclasses.replace(bento, fields=(("cause", "x"),))
+    found = PatternSet(signatures=(own, apart), rules=()).access
+    assert found is not None
+    assert found.signatures == (own,)
 
 
 def _frame(pack: PatternSet, lines: list[str], access: Access | None) -> list[Line]:
@@ -115,13 +175,14 @@ def _as_lines(access: Access | None, records: list[Line | Request]) -> list[Line
             made.append(record)
             continue
         assert access is not None
-        source, number, ts, text, group, values = record
-        found = access.signature.pattern.search(text)
+        source, number, ts, text, group, values, kind = record
+        found = access.signatures[kind].pattern.search(text)
         assert found is not None, text
         assert found.group(1, 2, 3) == values, text
         line = Line(
-            source=source, number=number, text=text, ts=ts, group=group, literals=access.literals
-        )
+            source=source, number=number, text=text, ts=ts, group=group,
+            literals=access.literals[kind],
+        )  # fmt: skip
         made.append(line)
     return made
 
@@ -134,6 +195,10 @@ _MESSAGES = [
     "[CRITICAL] WORKER TIMEOUT (pid:12)",
     '[CRITICAL] WORKER TIMEOUT "GET / HTTP/1.1" 200',  # two literals: not the fast path
     "INFO app ready",
+    "[INFO] [entry_service:S:1] 10.0.0.3:1 (scheme=http,method=POST,path=/s,length=2) "
+    "(status=200,length=3) 12.0ms (trace=1)",
+    "(scheme=http,method=POST,path=/s) (status=503 WORKER TIMEOUT",  # two literals
+    "(scheme=http,method=POST) (status=200",  # the literal, no match
     "Traceback (most recent call last):",
     '  File "/app/x.py", line 3, in f',
 ]
@@ -192,7 +257,12 @@ def test_requests_weigh_as_lines_do(
         stamp = f"2026-11-25T00:{int(second) // 60 % 60:02d}:{second % 60:06.3f}Z"
         if roll in (50, 97):  # now and then the service starts (again)
             lines.append(f"[pod/{pod}/c] {stamp} INFO:     Uvicorn running on http://0.0.0.0:80")
-        message = f'INFO:     10.0.0.1:1 - "POST {path} HTTP/1.1" {status} X'
+        message = (
+            f'INFO:     10.0.0.1:1 - "POST {path} HTTP/1.1" {status} X'
+            if roll % 3
+            else f"[INFO] [api:S:1] 10.0.0.1:1 (scheme=http,method=POST,path={path},length=2) "
+            f"(status={status},length=3) 1.5ms"
+        )
         lines.append(f"[pod/{pod}/c] {stamp} {message}")
     data = "".join(line + "\n" for line in lines).encode()
     compare(pack, [Source(name="s", chunks=[data])])
@@ -254,8 +324,8 @@ def _count(pack: PatternSet, window: RatioWindow, incident: OpenIncident | None 
     return lane[1][0]
 
 
-def _request(ts: float) -> tuple[str, int, float, str, str, tuple[str, str, str]]:
-    return ("s", 1, ts, "...", "pod", ("GET", "/predict", "200"))
+def _request(ts: float, kind: int = 0) -> Request:
+    return ("s", 1, ts, "...", "pod", ("GET", "/predict", "200"), kind)
 
 
 @pytest.mark.parametrize(
@@ -359,11 +429,14 @@ def test_weigh_holds_a_window_for_a_run_and_writes_it_back(pack: PatternSet) -> 
     }
     times = [950.0 + 0.37 * k + (70.0 if k >= 300 else 0.0) for k in range(400)]  # a gap
     groups = [pods[k * 7 % len(pods)] for k in range(len(times))]
+    kinds = [k % 3 // 2 for k in range(len(times))]  # a third of them BentoML's
     records = [
-        (*_request(ts)[:4], pod, _request(ts)[5]) for ts, pod in zip(times, groups, strict=True)
+        (*_request(ts)[:4], pod, ("GET", "/predict", "200"), kind)
+        for ts, pod, kind in zip(times, groups, kinds, strict=True)
     ]
-    end, watermark, counted, *_ = native.weigh(records, 0, lanes, 950.0, float("inf"))
+    end, watermark, counted, _, _, by_kind = native.weigh(records, 0, lanes, 950.0, float("inf"))
     assert (end, counted, watermark) == (400, 400, times[-1])
+    assert by_kind == (kinds.count(0), kinds.count(1), 0, 0)
     for ts, pod in zip(times, groups, strict=True):
         for reference in references[pod]:
             reference.request(ts, ts)
@@ -390,12 +463,12 @@ def test_a_path_seen_late_is_still_counted_in_c(
 
     monkeypatch.setattr(core, "_weigh", spy)
     core_ = Core(pack)
-    rejection = ("s", 1, 0.0, "...", "pod", ("GET", "/predict", "503"))
+    rejection = ("s", 1, 0.0, "...", "pod", ("GET", "/predict", "503"), 0)
     for minute in range(5000):  # each bucket that leaves has a rejection: Python prunes it
         core_.process(_request(1000.5 + 61 * minute))
         core_.process((*rejection[:2], 1000.7 + 61 * minute, *rejection[3:]))
     assert sum(counted) == 0  # every one went to Python
-    late = ("s", 1, 400_000.5, "...", "pod", ("GET", "/late", "200"))
+    late = ("s", 1, 400_000.5, "...", "pod", ("GET", "/late", "200"), 0)
     core_.process(late)  # Python: a new bucket's prune, and the lane made for it
     core_.process((*late[:2], 400_000.7, *late[3:]))
     assert counted[-1] == 1
