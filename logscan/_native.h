@@ -131,6 +131,7 @@ Py_ssize_t kept_find(Keeping *keeping, PyObject *key);
 void kept_remove(Keeping *keeping, Py_ssize_t k);
 void kept_clear(Keeping *keeping);
 PyObject *kept_tuple(Block *self, const Kept *kept, PyObject *empty);
+PyObject *kept_request(Block *self, const Kept *kept, const Shapes *shapes, PyObject *source);
 int kept_store(Block *self, Keeping *keeping, PyObject *pending, PyObject *empty);
 int records_ready(void);
 

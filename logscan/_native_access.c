@@ -23,7 +23,7 @@
  *
  * SHAPE_BENTO, bentoml.access:
  *
- *     \(scheme=\w+,method=(?P<method>[A-Z]+),path=(?P<path>[^,)]*)[^)]*\) \(status=(?P<status>\d{3})
+ *   \(scheme=\w+,method=(?P<method>[A-Z]+),path=(?P<path>[^,)]*)[^)]*\) \(status=(?P<status>\d{3})
  *
  * bento_match likewise: a match starts at a "(scheme="; \w+ (its table: \w's characters)
  * and [A-Z]+ are the longest runs (neither holds the "," after it); the path is the longest

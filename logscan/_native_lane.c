@@ -271,8 +271,14 @@ Block_run(Block *self, PyObject *const *args, Py_ssize_t nargs)
                 latest = old->ts > latest ? old->ts : latest;
             }
             else {
-                held = kept_tuple(self, old, empty);
-                if (held == NULL)
+                PyObject *request = kept_request(self, old, &shapes, source);
+                if (request == NULL)
+                    goto error;
+                if (request == Py_None)
+                    held = kept_tuple(self, old, empty); /* made below */
+                int failed = request == Py_None ? held == NULL : PyList_Append(out, request) < 0;
+                Py_DECREF(request);
+                if (failed)
                     goto error;
             }
             kept_remove(&keeping, kept);

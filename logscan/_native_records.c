@@ -70,6 +70,50 @@ new_record(PyTypeObject *type, PyObject *source, PyObject *held, const Shapes *s
     return new_line(type, source, held);
 }
 
+/* A kept record as its request tuple, made straight from the block, when every hit in its
+ * message is one request shape's literal and the shape's regex matches the message (what
+ * new_record makes of its held tuple then); None when not (the caller makes the record the
+ * usual way), NULL on error. */
+PyObject *
+kept_request(Block *self, const Kept *kept, const Shapes *shapes, PyObject *source)
+{
+    const Hit *hits = self->hits.items;
+    if (kept->from == kept->to || shapes->size == 0)
+        Py_RETURN_NONE;
+    for (Py_ssize_t k = kept->from + 1; k < kept->to; k++)
+        if (hits[k].literal != hits[kept->from].literal)
+            Py_RETURN_NONE; /* two literals: not a request's */
+    Literals *literals = self->literals;
+    PyObject *name = PyTuple_GET_ITEM(literals->literals, hits[kept->from].literal);
+    int kind = -1;
+    for (int k = 0; k < shapes->size && kind < 0; k++) {
+        int same = shapes->items[k].literal == name
+                   || PyUnicode_Compare(shapes->items[k].literal, name) == 0;
+        if (PyErr_Occurred())
+            return NULL;
+        kind = same ? k : -1;
+    }
+    if (kind < 0)
+        Py_RETURN_NONE;
+    PyObject *message = PyUnicode_Substring(self->text, kept->start, kept->end);
+    PyObject *values = message ? request_values(&shapes->items[kind], message, &literals->strings)
+                               : NULL;
+    PyObject *number = values ? PyLong_FromLongLong(kept->number) : NULL;
+    PyObject *ts = number ? PyFloat_FromDouble(kept->ts) : NULL;
+    PyObject *index = ts ? PyLong_FromLong(kind) : NULL;
+    PyObject *request = NULL;
+    if (index != NULL)
+        request = values == Py_None ? Py_NewRef(Py_None)
+                                    : PyTuple_Pack(7, source, number, ts, message, kept->group,
+                                                   values, index);
+    Py_XDECREF(message);
+    Py_XDECREF(values);
+    Py_XDECREF(number);
+    Py_XDECREF(ts);
+    Py_XDECREF(index);
+    return request;
+}
+
 Py_ssize_t
 kept_find(Keeping *keeping, PyObject *key)
 {
