@@ -388,21 +388,44 @@ end_anchor(Ended *ended, PyObject *track)
     return 0;
 }
 
+/* The lanes a call of weigh has looked up, by the objects of the group key and the three
+ * values: the C lane gives out the same str for the same text, so a run of requests finds
+ * most of its lanes here, without hashing the values tuple and two dict lookups. */
+#define KNOWN_SLOTS 64
+typedef struct {
+    PyObject *key, *values[3], *lane; /* borrowed: the record and `lanes` hold them */
+} Known;
+
 /* The lane of a request tuple, or NULL (no error set) when it is none or has none. */
 static PyObject *
-lane_of(PyObject *record, PyObject *lanes)
+lane_of(PyObject *record, PyObject *lanes, Known known[KNOWN_SLOTS])
 {
     if (!PyTuple_CheckExact(record) || PyTuple_GET_SIZE(record) != 7
         || !PyFloat_CheckExact(PyTuple_GET_ITEM(record, 2)))
         return NULL;
-    PyObject *group = PyTuple_GET_ITEM(record, 4);
+    PyObject *group = PyTuple_GET_ITEM(record, 4), *values = PyTuple_GET_ITEM(record, 5);
     PyObject *key = PyUnicode_Check(group) && PyUnicode_GET_LENGTH(group) > 0
                         ? group : PyTuple_GET_ITEM(record, 0);
+    Known *slot = NULL;
+    if (PyTuple_CheckExact(values) && PyTuple_GET_SIZE(values) == 3) {
+        PyObject *const *parts = &PyTuple_GET_ITEM(values, 0);
+        size_t mix = (size_t)key >> 4 ^ (size_t)parts[0] >> 5 ^ (size_t)parts[1] >> 3
+                     ^ (size_t)parts[2] >> 6;
+        slot = &known[mix % KNOWN_SLOTS];
+        if (slot->lane != NULL && slot->key == key && slot->values[0] == parts[0]
+            && slot->values[1] == parts[1] && slot->values[2] == parts[2])
+            return slot->lane;
+    }
     PyObject *by_values = PyDict_GetItemWithError(lanes, key);
     PyObject *lane = by_values != NULL && PyDict_CheckExact(by_values)
-                         ? PyDict_GetItemWithError(by_values, PyTuple_GET_ITEM(record, 5))
+                         ? PyDict_GetItemWithError(by_values, values)
                          : NULL;
-    return lane == Py_None ? NULL : lane;
+    if (lane == NULL || lane == Py_None)
+        return NULL;
+    if (slot != NULL)
+        *slot = (Known){key, {PyTuple_GET_ITEM(values, 0), PyTuple_GET_ITEM(values, 1),
+                              PyTuple_GET_ITEM(values, 2)}, lane};
+    return lane;
 }
 
 PyObject *
@@ -421,10 +444,11 @@ weigh(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     double earliest = Py_HUGE_VAL, latest = -Py_HUGE_VAL;
     Holding holding = {.size = 0};
     Ended ended = {.size = 0};
+    Known known[KNOWN_SLOTS] = {{NULL}};
     int failed = 0;
     for (; at >= 0 && at < PyList_GET_SIZE(records); at++) {
         PyObject *record = PyList_GET_ITEM(records, at);
-        PyObject *lane = lane_of(record, lanes);
+        PyObject *lane = lane_of(record, lanes, known);
         if (lane == NULL) {
             failed = PyErr_Occurred() != NULL;
             break;
