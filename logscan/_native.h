@@ -21,6 +21,7 @@ typedef struct {
 #define STRING_SLOTS 64
 typedef struct {
     PyObject *slot[STRING_SLOTS];
+    PyObject *values[STRING_SLOTS]; /* a request's (method, path, status) tuple, likewise */
 } Strings;
 
 typedef struct {

@@ -134,7 +134,8 @@ bento_match(const Py_UCS1 *s, Py_ssize_t n, const unsigned char *word, Py_ssize_
 }
 
 /* The groups (method, path, status) of `shape`'s match in `text` (a 1-byte str), or None;
- * with `strings`, each group's str is given out again while it is the same text. */
+ * with `strings`, each group's str, and the tuple of the three, is given out again while it
+ * is the same text. */
 PyObject *
 request_values(const Shape *shape, PyObject *text, Strings *strings)
 {
@@ -145,16 +146,37 @@ request_values(const Shape *shape, PyObject *text, Strings *strings)
                                            : bento_match(s, n, shape->table, spans);
     if (!found)
         Py_RETURN_NONE;
-    PyObject *values = PyTuple_New(3);
-    for (int k = 0; values != NULL && k < 3; k++) {
-        PyObject *value = strings != NULL
-                              ? cached_substring(strings, text, spans[2 * k], spans[2 * k + 1])
-                              : PyUnicode_Substring(text, spans[2 * k], spans[2 * k + 1]);
-        if (value == NULL)
-            Py_CLEAR(values);
-        else
-            PyTuple_SET_ITEM(values, k, value);
+    PyObject *parts[3] = {NULL, NULL, NULL};
+    for (int k = 0; k < 3; k++) {
+        parts[k] = strings != NULL
+                       ? cached_substring(strings, text, spans[2 * k], spans[2 * k + 1])
+                       : PyUnicode_Substring(text, spans[2 * k], spans[2 * k + 1]);
+        if (parts[k] == NULL) {
+            Py_XDECREF(parts[0]);
+            Py_XDECREF(parts[1]);
+            return NULL;
+        }
     }
+    PyObject **slot = NULL;
+    if (strings != NULL) { /* the same three strs as the tuple last kept in their slot */
+        size_t mix = (size_t)parts[0] >> 5 ^ (size_t)parts[1] >> 3 ^ (size_t)parts[2] >> 6;
+        slot = &strings->values[mix % STRING_SLOTS];
+        if (*slot != NULL && PyTuple_GET_ITEM(*slot, 0) == parts[0]
+            && PyTuple_GET_ITEM(*slot, 1) == parts[1] && PyTuple_GET_ITEM(*slot, 2) == parts[2]) {
+            for (int k = 0; k < 3; k++)
+                Py_DECREF(parts[k]);
+            return Py_NewRef(*slot);
+        }
+    }
+    PyObject *values = PyTuple_New(3);
+    for (int k = 0; k < 3; k++) {
+        if (values == NULL)
+            Py_DECREF(parts[k]);
+        else
+            PyTuple_SET_ITEM(values, k, parts[k]); /* steals the reference */
+    }
+    if (values != NULL && slot != NULL)
+        Py_XSETREF(*slot, Py_NewRef(values));
     return values;
 }
 

@@ -84,8 +84,10 @@ cached_substring(Strings *strings, PyObject *text, Py_ssize_t start, Py_ssize_t 
 void
 strings_clear(Strings *strings)
 {
-    for (int k = 0; k < STRING_SLOTS; k++)
+    for (int k = 0; k < STRING_SLOTS; k++) {
         Py_CLEAR(strings->slot[k]);
+        Py_CLEAR(strings->values[k]);
+    }
 }
 
 /* The frozenset of the literals of hits[from:to] (framing.py's _literals). */
