@@ -1,7 +1,8 @@
 /* logscan._native: logscan's optional C part (see prefilter.py, framing.py, access.py);
  * pure Python does the same where it is not built. The literal scan is in
- * _native_literals.c, the framer's quick lane in _native_lane.c, the access line's matcher
- * in _native_access.c, the quiet request's weighing in _native_weigh.c.
+ * _native_literals.c, the framer's quick lane in _native_lane.c, the request lines' matchers
+ * in _native_access.c, a run of requests in _native_requests.c, the quiet request's weighing
+ * in _native_weigh.c.
  */
 #include "_native.h"
 
@@ -13,7 +14,8 @@ static PyMethodDef module_methods[] = {
      "shape's match, or None"},
     {"weigh", (PyCFunction)(void (*)(void))weigh, METH_FASTCALL,
      "weigh(records, start, lanes, watermark, calm_until) -> (end, watermark, counted, "
-     "earliest, latest): Core.process_all's quiet requests counted (see _native_weigh.c)"},
+     "earliest, latest, by_kind): Core.process_all's quiet requests counted (see "
+     "_native_weigh.c)"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -34,7 +36,8 @@ PyInit__native(void)
     PyObject *m = PyModule_Create(&module);
     if (m == NULL)
         return NULL;
-    if (PyModule_AddObjectRef(m, "Literals", (PyObject *)&LiteralsType) < 0) {
+    if (PyModule_AddObjectRef(m, "Literals", (PyObject *)&LiteralsType) < 0
+        || PyModule_AddObjectRef(m, "Requests", (PyObject *)&RequestsType) < 0) {
         Py_DECREF(m);
         return NULL;
     }

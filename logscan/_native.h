@@ -1,8 +1,8 @@
 /* logscan._native's shared declarations: the compiled literals, their hits, the two types.
  * The literals: _native_literals.c; the quick lane (Block): _native_lane.c, with the stamps
  * it reads (_native_stamps.c) and the records it makes (_native_records.c); the request
- * lines' matchers: _native_access.c; the quiet request's weighing: _native_weigh.c; the
- * module: _native.c.
+ * lines' matchers: _native_access.c; a run of requests as the lane hands them on:
+ * _native_requests.c; the quiet request's weighing: _native_weigh.c; the module: _native.c.
  */
 #ifndef LOGSCAN_NATIVE_H
 #define LOGSCAN_NATIVE_H
@@ -56,6 +56,7 @@ typedef struct {
 
 extern PyTypeObject LiteralsType;
 extern PyTypeObject BlockType;
+extern PyTypeObject RequestsType;
 
 /* _native_literals.c */
 int scan_into(Literals *self, const Py_UCS1 *s, Py_ssize_t n, Hits *hits);
@@ -79,7 +80,8 @@ typedef struct {
 } Shapes;
 
 int shapes_of(PyObject *access, Shapes *shapes);
-PyObject *request_values(const Shape *shape, PyObject *text, Strings *strings);
+PyObject *request_values(const Shape *shape, PyObject *text, Py_ssize_t start, Py_ssize_t end,
+                         Strings *strings);
 PyObject *match_access(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 
 /* _native_weigh.c */
@@ -132,7 +134,27 @@ Py_ssize_t kept_find(Keeping *keeping, PyObject *key);
 void kept_remove(Keeping *keeping, Py_ssize_t k);
 void kept_clear(Keeping *keeping);
 PyObject *kept_tuple(Block *self, const Kept *kept, PyObject *empty);
-PyObject *kept_request(Block *self, const Kept *kept, const Shapes *shapes, PyObject *source);
+int kept_request(Block *self, const Kept *kept, const Shapes *shapes, PyObject *source,
+                 PyObject *out);
+
+/* _native_requests.c: a run of requests, as Block.run hands them on */
+typedef struct {
+    long long number;
+    double ts;
+    Py_ssize_t start, end; /* the message, in the run's text */
+    PyObject *group, *values;
+    int kind;
+} Item;
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *source, *text;
+    Item *items;
+    Py_ssize_t size, capacity;
+} Requests;
+
+Requests *requests_open(PyObject *out, PyObject *source, PyObject *text);
+int requests_add(Requests *run, const Item *item);
 int kept_store(Block *self, Keeping *keeping, PyObject *pending, PyObject *empty);
 int records_ready(void);
 

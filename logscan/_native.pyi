@@ -1,7 +1,9 @@
 # The optional C module (logscan/_native*.c); prefilter.py falls back to `re` without it.
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
+
+_Request = tuple[str, int, float, str, str, tuple[str, str, str], int]
 
 class Literals:
     def __init__(
@@ -34,10 +36,19 @@ class Block:
 def longest_line(data: bytes | memoryview) -> int: ...
 def match_access(text: str, shape: tuple[str, int, bytes]) -> tuple[str, str, str] | None: ...
 def weigh(
-    records: list[Any],
+    records: list[Any] | Requests,
     start: int,
     lanes: dict[str, dict[tuple[str, ...], Any]],
     watermark: float,
     calm_until: float,
     /,
 ) -> tuple[int, float, int, float, float, tuple[int, int, int, int]]: ...
+
+class Requests:
+    """A run of requests the C lane released from one block: run[i] is access.py's Request."""
+
+    def __len__(self) -> int: ...
+    def __getitem__(
+        self, index: int
+    ) -> tuple[str, int, float, str, str, tuple[str, str, str], int]: ...
+    def __iter__(self) -> Iterator[tuple[str, int, float, str, str, tuple[str, str, str], int]]: ...

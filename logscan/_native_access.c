@@ -133,19 +133,22 @@ bento_match(const Py_UCS1 *s, Py_ssize_t n, const unsigned char *word, Py_ssize_
     return 0;
 }
 
-/* The groups (method, path, status) of `shape`'s match in `text` (a 1-byte str), or None;
- * with `strings`, each group's str, and the tuple of the three, is given out again while it
- * is the same text. */
+/* The groups (method, path, status) of `shape`'s match in text[start:end] (a 1-byte str),
+ * or None; with `strings`, each group's str, and the tuple of the three, is given out again
+ * while it is the same text. */
 PyObject *
-request_values(const Shape *shape, PyObject *text, Strings *strings)
+request_values(const Shape *shape, PyObject *text, Py_ssize_t start, Py_ssize_t end,
+               Strings *strings)
 {
     Py_ssize_t spans[6];
-    const Py_UCS1 *s = PyUnicode_1BYTE_DATA(text);
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    const Py_UCS1 *s = PyUnicode_1BYTE_DATA(text) + start;
+    Py_ssize_t n = end - start;
     int found = shape->shape == SHAPE_HTTP ? access_match(s, n, shape->table, spans)
                                            : bento_match(s, n, shape->table, spans);
     if (!found)
         Py_RETURN_NONE;
+    for (int k = 0; k < 6; k++)
+        spans[k] += start;
     PyObject *parts[3] = {NULL, NULL, NULL};
     for (int k = 0; k < 3; k++) {
         parts[k] = strings != NULL
@@ -236,5 +239,5 @@ match_access(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_ValueError, "match_access takes 1-byte text only");
         return NULL;
     }
-    return request_values(&shape, args[0], NULL);
+    return request_values(&shape, args[0], 0, PyUnicode_GET_LENGTH(args[0]), NULL);
 }

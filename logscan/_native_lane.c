@@ -10,9 +10,10 @@
  * It declines whenever Framer._quick might not take the line or might do something else, so
  * the result is the same as Python's (tests/test_framing_lanes.py compares). While it runs,
  * the records it holds are kept as offsets into the block (Kept), and only those still held
- * when it returns become held tuples in `pending`. Given access.py's
- * `access`, a record it releases that a request signature's regex matches goes out as a
- * request tuple instead of its Line (new_record; tests/test_access.py compares).
+ * when it returns become held tuples in `pending`. Given access.py's `access`, a record it
+ * releases that a request signature's regex matches goes out as a request instead of its
+ * Line: into the run of requests at the end of `out` when the lane kept it (kept_request,
+ * _native_requests.c), else as a request tuple (new_record); tests/test_access.py compares.
  */
 
 static void
@@ -273,15 +274,11 @@ Block_run(Block *self, PyObject *const *args, Py_ssize_t nargs)
                 latest = old->ts > latest ? old->ts : latest;
             }
             else {
-                PyObject *request = kept_request(self, old, &shapes, source);
-                if (request == NULL)
+                int request = kept_request(self, old, &shapes, source, out);
+                if (request < 0)
                     goto error;
-                if (request == Py_None)
-                    held = kept_tuple(self, old, empty); /* made below */
-                int failed = request == Py_None ? held == NULL : PyList_Append(out, request) < 0;
-                Py_DECREF(request);
-                if (failed)
-                    goto error;
+                if (request == 0 && (held = kept_tuple(self, old, empty)) == NULL)
+                    goto error; /* (made below) */
             }
             kept_remove(&keeping, kept);
         }
@@ -375,5 +372,6 @@ PyTypeObject BlockType = {
 int
 lane_ready(void)
 {
-    return PyType_Ready(&BlockType) < 0 ? -1 : records_ready();
+    return PyType_Ready(&BlockType) < 0 || PyType_Ready(&RequestsType) < 0 ? -1
+                                                                           : records_ready();
 }

@@ -1,7 +1,8 @@
 /* logscan._native, the records: what the quick lane (_native_lane.c) makes of a line it
  * frames. A record it holds is kept as offsets into its block while it runs (Kept), becomes
  * a held tuple (number, ts, text, group, literals) in Framer._pending when the lane returns,
- * and a Line, or a request tuple (access.py), when it is released.
+ * and a Line, or a request (access.py: an item of a run of requests, or a request tuple),
+ * when it is released.
  */
 #include "_native.h"
 
@@ -50,7 +51,8 @@ new_record(PyTypeObject *type, PyObject *source, PyObject *held, const Shapes *s
                 return NULL;
             if (!contains)
                 continue;
-            PyObject *values = request_values(&shapes->items[kind], text, strings);
+            PyObject *values = request_values(&shapes->items[kind], text, 0,
+                                              PyUnicode_GET_LENGTH(text), strings);
             if (values == NULL)
                 return NULL;
             if (values == Py_None) {
@@ -70,19 +72,20 @@ new_record(PyTypeObject *type, PyObject *source, PyObject *held, const Shapes *s
     return new_line(type, source, held);
 }
 
-/* A kept record as its request tuple, made straight from the block, when every hit in its
- * message is one request shape's literal and the shape's regex matches the message (what
- * new_record makes of its held tuple then); None when not (the caller makes the record the
- * usual way), NULL on error. */
-PyObject *
-kept_request(Block *self, const Kept *kept, const Shapes *shapes, PyObject *source)
+/* Put a kept record into the run of requests at the end of `out` (see _native_requests.c)
+ * when every hit in its message is one request shape's literal and the shape's regex matches
+ * the message (when new_record would make a request tuple of its held tuple): 1; 0 when not
+ * (the caller makes the record the usual way); -1 on error. */
+int
+kept_request(Block *self, const Kept *kept, const Shapes *shapes, PyObject *source,
+             PyObject *out)
 {
     const Hit *hits = self->hits.items;
     if (kept->from == kept->to || shapes->size == 0)
-        Py_RETURN_NONE;
+        return 0;
     for (Py_ssize_t k = kept->from + 1; k < kept->to; k++)
         if (hits[k].literal != hits[kept->from].literal)
-            Py_RETURN_NONE; /* two literals: not a request's */
+            return 0; /* two literals: not a request's */
     Literals *literals = self->literals;
     PyObject *name = PyTuple_GET_ITEM(literals->literals, hits[kept->from].literal);
     int kind = -1;
@@ -90,28 +93,22 @@ kept_request(Block *self, const Kept *kept, const Shapes *shapes, PyObject *sour
         int same = shapes->items[k].literal == name
                    || PyUnicode_Compare(shapes->items[k].literal, name) == 0;
         if (PyErr_Occurred())
-            return NULL;
+            return -1;
         kind = same ? k : -1;
     }
     if (kind < 0)
-        Py_RETURN_NONE;
-    PyObject *message = PyUnicode_Substring(self->text, kept->start, kept->end);
-    PyObject *values = message ? request_values(&shapes->items[kind], message, &literals->strings)
-                               : NULL;
-    PyObject *number = values ? PyLong_FromLongLong(kept->number) : NULL;
-    PyObject *ts = number ? PyFloat_FromDouble(kept->ts) : NULL;
-    PyObject *index = ts ? PyLong_FromLong(kind) : NULL;
-    PyObject *request = NULL;
-    if (index != NULL)
-        request = values == Py_None ? Py_NewRef(Py_None)
-                                    : PyTuple_Pack(7, source, number, ts, message, kept->group,
-                                                   values, index);
-    Py_XDECREF(message);
-    Py_XDECREF(values);
-    Py_XDECREF(number);
-    Py_XDECREF(ts);
-    Py_XDECREF(index);
-    return request;
+        return 0;
+    PyObject *values = request_values(&shapes->items[kind], self->text, kept->start, kept->end,
+                                      &literals->strings);
+    if (values == NULL || values == Py_None) {
+        Py_XDECREF(values);
+        return values == NULL ? -1 : 0;
+    }
+    Requests *run = requests_open(out, source, self->text);
+    Item item = {kept->number, kept->ts, kept->start, kept->end, kept->group, values, kind};
+    int failed = run == NULL || requests_add(run, &item) < 0;
+    Py_DECREF(values);
+    return failed ? -1 : 1;
 }
 
 Py_ssize_t

@@ -1,9 +1,9 @@
 /* logscan._native, the quiet request: Core.process_all's requests counted in C.
  *
- * weigh(records, start, lanes, watermark, calm_until) takes the request tuples of `records`
- * (a list; access.py's Request, of any request signature: one lane serves them all) from
- * `start` on, and does for each what Core._request and
- * Correlator.observe_quiet do when all it changes is counts: the record and match counts,
+ * weigh(records, start, lanes, watermark, calm_until) takes the requests of `records` (a
+ * list of records, whose request tuples it takes: access.py's Request; or a run of requests,
+ * Requests) of any request signature (one lane serves them all) from `start` on, and does
+ * for each what Core._request and Correlator.observe_quiet do when all it changes is counts: the record and match counts,
  * event time, the end of a cold start (a track's last_anchor), and its second's bucket in
  * each ratio window it adds to, with the buckets that leave the window. It stops, having
  * changed nothing Python would not change the same way for it, at the first record that might
@@ -396,16 +396,47 @@ typedef struct {
     PyObject *key, *values[3], *lane; /* borrowed: the record and `lanes` hold them */
 } Known;
 
-/* The lane of a request tuple, or NULL (no error set) when it is none or has none. */
-static PyObject *
-lane_of(PyObject *record, PyObject *lanes, Known known[KNOWN_SLOTS])
+/* A request as weigh reads it: from a request tuple, or from a run (Requests). */
+typedef struct {
+    double ts;
+    PyObject *key, *values; /* the group key (its group, else its source), the values tuple */
+    long kind;
+} Ask;
+
+/* The request at records[at] (a list of records, or a run): 1, 0 when it is not a request
+ * tuple (Python takes it), -1 on error. */
+static int
+ask_at(PyObject *records, Py_ssize_t at, Ask *ask)
 {
+    if (Py_IS_TYPE(records, &RequestsType)) {
+        Requests *run = (Requests *)records;
+        const Item *item = &run->items[at];
+        ask->ts = item->ts;
+        ask->key = PyUnicode_GET_LENGTH(item->group) > 0 ? item->group : run->source;
+        ask->values = item->values;
+        ask->kind = item->kind;
+        return 1;
+    }
+    PyObject *record = PyList_GET_ITEM(records, at);
     if (!PyTuple_CheckExact(record) || PyTuple_GET_SIZE(record) != 7
         || !PyFloat_CheckExact(PyTuple_GET_ITEM(record, 2)))
-        return NULL;
-    PyObject *group = PyTuple_GET_ITEM(record, 4), *values = PyTuple_GET_ITEM(record, 5);
-    PyObject *key = PyUnicode_Check(group) && PyUnicode_GET_LENGTH(group) > 0
-                        ? group : PyTuple_GET_ITEM(record, 0);
+        return 0;
+    PyObject *group = PyTuple_GET_ITEM(record, 4);
+    ask->ts = PyFloat_AS_DOUBLE(PyTuple_GET_ITEM(record, 2));
+    ask->key = PyUnicode_Check(group) && PyUnicode_GET_LENGTH(group) > 0
+                   ? group : PyTuple_GET_ITEM(record, 0);
+    ask->values = PyTuple_GET_ITEM(record, 5);
+    ask->kind = PyLong_AsLong(PyTuple_GET_ITEM(record, 6));
+    if (ask->kind == -1 && PyErr_Occurred())
+        return -1;
+    return 1;
+}
+
+/* The lane of a request, or NULL (no error set) when it has none. */
+static PyObject *
+lane_of(const Ask *ask, PyObject *lanes, Known known[KNOWN_SLOTS])
+{
+    PyObject *key = ask->key, *values = ask->values;
     Known *slot = NULL;
     if (PyTuple_CheckExact(values) && PyTuple_GET_SIZE(values) == 3) {
         PyObject *const *parts = &PyTuple_GET_ITEM(values, 0);
@@ -431,7 +462,8 @@ lane_of(PyObject *record, PyObject *lanes, Known known[KNOWN_SLOTS])
 PyObject *
 weigh(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 5 || !PyList_CheckExact(args[0]) || !PyDict_CheckExact(args[2])) {
+    if (nargs != 5 || !(PyList_CheckExact(args[0]) || Py_IS_TYPE(args[0], &RequestsType))
+        || !PyDict_CheckExact(args[2])) {
         PyErr_SetString(PyExc_TypeError, "weigh(records, start, lanes, watermark, calm_until)");
         return NULL;
     }
@@ -446,19 +478,20 @@ weigh(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Ended ended = {.size = 0};
     Known known[KNOWN_SLOTS] = {{NULL}};
     int failed = 0;
-    for (; at >= 0 && at < PyList_GET_SIZE(records); at++) {
-        PyObject *record = PyList_GET_ITEM(records, at);
-        PyObject *lane = lane_of(record, lanes, known);
+    Py_ssize_t size = Py_IS_TYPE(records, &RequestsType) ? ((Requests *)records)->size
+                                                         : PyList_GET_SIZE(records);
+    for (; at >= 0 && at < size; at++) {
+        Ask ask;
+        int asked = ask_at(records, at, &ask);
+        PyObject *lane = asked == 1 ? lane_of(&ask, lanes, known) : NULL;
         if (lane == NULL) {
             failed = PyErr_Occurred() != NULL;
             break;
         }
-        long kind = PyLong_AsLong(PyTuple_GET_ITEM(record, 6));
-        if (kind < 0 || kind >= MAX_SHAPES) {
-            failed = PyErr_Occurred() != NULL;
+        long kind = ask.kind;
+        if (kind < 0 || kind >= MAX_SHAPES)
             break; /* not a request shape's kind: Python's (it raises) */
-        }
-        double ts = PyFloat_AS_DOUBLE(PyTuple_GET_ITEM(record, 2));
+        double ts = ask.ts;
         double now = watermark;
         if (ts > watermark) {
             if (ts >= calm_until)

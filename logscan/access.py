@@ -5,8 +5,9 @@ overload rule counts. Where the C part is built, the framer's C lane runs the re
 `http.access` and `bentoml.access` signatures as C (logscan/_native_access.c) on each record
 whose only literal is one of theirs, and hands such a record on as a `Request` tuple instead
 of a `Line`: its source, number, time, text, group, the regex's groups, and which of the
-signatures matched. The Core takes it as it would take the Line that the signature matched
-(see Core.process).
+signatures matched; the requests the C lane releases from a block come as one run of them
+(Requests). The Core takes each as it would take the Line that the signature matched (see
+Core.process).
 
 The fast path is on for a signature only when it gives the same result as its regex: the
 regex is exactly HTTP_REGEX or BENTO_REGEX (a pack that changes it turns the fast path off
@@ -19,13 +20,15 @@ signatures share what a request does (their signal and fields), so one plan serv
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Union
 
 from logscan import accel
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from logscan._native import Requests
+    from logscan.model import Line
     from logscan.patterns import Signature
     from logscan.prefilter import Prefilter
 
@@ -54,6 +57,10 @@ _SHAPES = {HTTP_REGEX: 0, BENTO_REGEX: 1}  # _native_access.c's SHAPE_HTTP, SHAP
 # (source, number, ts, text, group, (method, path, status), kind): a record the kind-th
 # request signature (Access.signatures) matched, with the groups of its match.
 Request = tuple[str, int, float, str, str, tuple[str, str, str], int]
+
+# What a framer hands the Core: Lines, request tuples, and runs of requests that the C lane
+# made from one block (logscan/_native_requests.c: run[i] is a Request).
+Record = Union["Line", Request, "Requests"]
 
 
 @dataclass(frozen=True, slots=True)

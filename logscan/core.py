@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from logscan import accel
-from logscan.access import Request
+from logscan.access import Record, Request
 from logscan.assembly import Tally
 from logscan.budget import Budget
 from logscan.correlator import Correlator
@@ -19,6 +19,9 @@ from logscan.model import Fields, IncidentEvent, IncidentState, Line, Severity
 from logscan.patterns import PatternSet
 from logscan.plans import Plan
 from logscan.track import Lane, Track
+
+if TYPE_CHECKING:
+    from logscan._native import Requests
 
 _REQUESTS_CACHE = 4096
 _weigh = accel.native.weigh if accel.native is not None else None
@@ -113,7 +116,7 @@ class Core:
         return self.process_all([line], budget)
 
     def process_all(
-        self, records: list[Line | Request], budget: Budget | None = None
+        self, records: list[Record], budget: Budget | None = None
     ) -> list[IncidentEvent]:
         """`process` for each of `records` in turn: the events they cause, in order. Where
         the C part is built, it counts the runs of requests that change nothing but counts
@@ -131,13 +134,34 @@ class Core:
                 if at == end:
                     break
                 record = records[at]
-            found = request(record) if isinstance(record, tuple) else line(record, budget)
+            if isinstance(record, Line):
+                found = line(record, budget)
+            elif isinstance(record, tuple):
+                found = request(record)
+            else:  # a run of requests the C lane made
+                found = self._run(record)
             if found:
                 events += found
             at += 1
         for event in events:
             if event.state is IncidentState.OPENED:
                 self._opened[event.incident.kind] += 1
+        return events
+
+    def _run(self, run: Requests) -> list[IncidentEvent]:
+        """`process_all` for a run of requests (logscan/_native_requests.c): the C part
+        counts those that change nothing but counts, and each other one comes here as its
+        tuple."""
+        assert _weigh is not None  # (runs come from the C part)
+        events: list[IncidentEvent] = []
+        correlator = self._correlator
+        at, end = 0, len(run)
+        while at < end:
+            weighed = _weigh(run, at, self._lanes, correlator.watermark, correlator.calm_until)
+            at = self._weighed(weighed)
+            if at < end:
+                events += self._request(run[at])
+                at += 1
         return events
 
     def _line(self, line: Line, budget: Budget | None) -> list[IncidentEvent]:

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from logscan.accel import native
-from logscan.access import Access, Request
+from logscan.access import Access, Record
 from logscan.assembly import Draft, Held, Tally
 from logscan.envelopes import ANSI_CSI, InputFormat, Unwrappers
 from logscan.model import Line
@@ -83,9 +83,9 @@ class Framer:
         self._pending: dict[str, Draft | Held] = {}  # by join key: records that may grow
         self._partials: dict[str, Draft] = {}  # by join key: docker/CRI partial pieces
 
-    def feed(self, data: bytes, now: float) -> list[Line | Request]:
+    def feed(self, data: bytes, now: float) -> list[Record]:
         """Take the next bytes read at `now`; return the records they complete."""
-        out: list[Line | Request] = []
+        out: list[Record] = []
         if self._discarding:
             newline = data.find(b"\n")
             if newline < 0:
@@ -131,17 +131,17 @@ class Framer:
         """Records are held waiting to see whether the next line continues them."""
         return bool(self._pending)
 
-    def flush(self, now: float) -> list[Line | Request]:
+    def flush(self, now: float) -> list[Record]:
         """The source is idle: release records held for joining (the partial line stays)."""
-        out: list[Line | Request] = []
+        out: list[Record] = []
         for record in self._pending.values():
             self._emit(record, now, out)
         self._pending.clear()
         return out
 
-    def close(self, now: float) -> list[Line | Request]:
+    def close(self, now: float) -> list[Record]:
         """End of input: the unterminated last line, partial pieces, then everything held."""
-        out: list[Line | Request] = []
+        out: list[Record] = []
         rest = bytes(self._buffer)
         self._buffer.clear()
         if rest and not self._discarding:
@@ -157,7 +157,7 @@ class Framer:
         out += self.flush(now)
         return out
 
-    def _lines(self, complete: bytes | memoryview, now: float, out: list[Line | Request]) -> None:
+    def _lines(self, complete: bytes | memoryview, now: float, out: list[Record]) -> None:
         """Frame whole lines ("\n"-terminated); decode them at once unless one is too long."""
         limit = self._max_line
         if len(complete) > limit + 1 and _longest_line(complete) > limit:
@@ -192,7 +192,7 @@ class Framer:
                 self._native_lines(block, now, out)
 
     def _scanned_lines(
-        self, prefilter: Prefilter[Any], text: str, now: float, out: list[Line | Request]
+        self, prefilter: Prefilter[Any], text: str, now: float, out: list[Record]
     ) -> None:
         """The Python lane for whole lines: one scan of the block for every literal; each
         line gets the hits inside it (no literal holds a "\n"), by position from its start."""
@@ -217,7 +217,7 @@ class Framer:
                 self._physical(line, False, now, out, mine)
             start = end + 1
 
-    def _native_lines(self, block: Block, now: float, out: list[Line | Request]) -> None:
+    def _native_lines(self, block: Block, now: float, out: list[Record]) -> None:
         """`_lines` in C (logscan/_native_lane.c): the block runs the quick lane on its lines and
         stops at each line it does not take, which is framed here; the same records."""
         tally, timestamps = self._tally, self._timestamps
@@ -238,7 +238,7 @@ class Framer:
             if not self._quick(line, mine, now, out):
                 self._physical(line, False, now, out, mine)
 
-    def _quick(self, text: str, hits: list[Hit], now: float, out: list[Line | Request]) -> bool:
+    def _quick(self, text: str, hits: list[Hit], now: float, out: list[Record]) -> bool:
         """Frame the usual kubectl line ("[pod/P/C] 2021-...Z message") without the general
         machinery: it does not continue its container's held record, it does not open a
         traceback, and it is held as a plain tuple. False: the general path must take it.
@@ -277,7 +277,7 @@ class Framer:
         text: str,
         truncated: bool,
         now: float,
-        out: list[Line | Request],
+        out: list[Record],
         hits: Sequence[Hit] | None,
     ) -> None:
         """One physical line: unwrap its envelope, assemble partials, then join. `hits` are
@@ -321,7 +321,7 @@ class Framer:
             piece = held  # dated and numbered by its first piece
         self._record(key, piece, now, out)
 
-    def _record(self, key: str, piece: Draft, now: float, out: list[Line | Request]) -> None:
+    def _record(self, key: str, piece: Draft, now: float, out: list[Record]) -> None:
         """Continue the group's pending record with `piece`, or start a new one."""
         text = piece.text()
         ts = piece.ts
@@ -377,7 +377,7 @@ class Framer:
         return True
 
     def _hold(
-        self, held: dict[str, _H], key: str, record: _H, now: float, out: list[Line | Request]
+        self, held: dict[str, _H], key: str, record: _H, now: float, out: list[Record]
     ) -> None:
         if len(held) >= _MAX_GROUPS:  # bound memory: release the oldest group's record
             oldest = next(iter(held))
@@ -389,7 +389,7 @@ class Framer:
                 self._record(oldest, evicted, now, out)
         held[key] = record
 
-    def _emit(self, record: Draft | Held, now: float, out: list[Line | Request]) -> None:
+    def _emit(self, record: Draft | Held, now: float, out: list[Record]) -> None:
         tally = self._tally
         if isinstance(record, tuple):
             number, ts, text, group, literals = record

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, tzinfo
 from typing import Any, cast
 
-from logscan.access import Access, Request
+from logscan.access import Access, Record
 from logscan.budget import Budget
 from logscan.core import Core, Summary
 from logscan.framing import Framer, InputFormat, Tally
@@ -57,7 +57,7 @@ def scan(
     each search's own timeout (see budget.py)."""
     core = Core(patterns)
     sources = list(sources)
-    batches: Iterable[list[Line | Request]]
+    batches: Iterable[list[Record]]
     if len(sources) == 1:  # a feed's records at once; requests may come as tuples (access.py)
         batches = _batches(
             sources[0], input_format=input_format, timestamps=TimestampParser(tz=timezone),
@@ -124,7 +124,7 @@ def _batches(
     prefilter: Prefilter[Any] | None,
     tally: Tally | None,
     access: Access | None,
-) -> Iterator[list[Line | Request]]:
+) -> Iterator[list[Record]]:
     """The source's records, a feed's at a time."""
     framer = Framer(
         source=source.name,

@@ -19,10 +19,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
 
-from logscan.access import Request
+from logscan.access import Record
 from logscan.core import Core
 from logscan.framing import Framer, InputFormat
-from logscan.model import IncidentEvent, Line
+from logscan.model import IncidentEvent
 from logscan.patterns import PatternSet
 from logscan.pipeline import Event
 from logscan.sources.base import Chunk, LiveSource
@@ -171,7 +171,7 @@ class Runner:
     def _flush_quiet(self, now: float) -> list[IncidentEvent]:
         """Release records held for joining in every stream quiet for `flush_after_s`, however
         busy the other streams are (a chatty access log beside a quiet error log)."""
-        lines: list[Line | Request] = []
+        lines: list[Record] = []
         for stream, framer in self._snapshot.framers.items():
             quiet = now - self._fed_at.get(stream, now) >= self._options.flush_after_s
             if quiet and framer.has_pending:
@@ -185,7 +185,7 @@ class Runner:
             return []
         return self._snapshot.core.advance(watermark + (now - wall))
 
-    def _process(self, lines: list[Line | Request], now: float) -> list[IncidentEvent]:
+    def _process(self, lines: list[Record], now: float) -> list[IncidentEvent]:
         core = self._snapshot.core
         before = core.watermark
         events = core.process_all(lines)

@@ -9,6 +9,7 @@ whole runs with the reference pipeline (tests/reference.py).
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
 
 import pytest
 import regex
@@ -16,7 +17,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from logscan import core
-from logscan.access import BENTO_REGEX, HTTP_REGEX, Access, Request
+from logscan.access import BENTO_REGEX, HTTP_REGEX, Access, Record, Request
 from logscan.core import Core
 from logscan.framing import Framer, Tally
 from logscan.incident import OpenIncident
@@ -171,10 +172,21 @@ def _frame(
     return _as_lines(access, framer.feed(data, 0.0) + framer.close(0.0))
 
 
-def _as_lines(access: Access | None, records: list[Line | Request]) -> list[Line]:
+def _expanded(records: list[Record]) -> list[Line | Request]:
+    """The records with each run of requests (native.Requests) as its request tuples."""
+    out: list[Line | Request] = []
+    for record in records:
+        if isinstance(record, Line | tuple):
+            out.append(record)
+        else:
+            out.extend(record)
+    return out
+
+
+def _as_lines(access: Access | None, records: list[Record]) -> list[Line]:
     """The framer's records, each request tuple as the Line it stands for (checked)."""
     made = []
-    for record in records:
+    for record in _expanded(records):
         if isinstance(record, Line):
             made.append(record)
             continue
@@ -191,6 +203,51 @@ def _as_lines(access: Access | None, records: list[Line | Request]) -> list[Line
     return made
 
 
+def test_the_c_lane_hands_on_a_block_s_requests_as_one_run(pack: PatternSet) -> None:
+    """Consecutive requests come as one run; a Line between them starts another. Each item
+    is the request tuple, and a run is a sequence of them."""
+    lines = [
+        '[pod/a/c] 2026-11-25T00:00:01.5Z 1.2.3.4 - - [x] "GET /a HTTP/1.1" 200 1 "-" "-"',
+        '[pod/b/c] 2026-11-25T00:00:02.5Z 1.2.3.4 - - [x] "GET /b HTTP/1.1" 503 1 "-" "-"',
+        "[pod/a/c] 2026-11-25T00:00:03.5Z [CRITICAL] WORKER TIMEOUT (pid:12)",
+        '[pod/b/c] 2026-11-25T00:00:04.5Z 1.2.3.4 - - [x] "GET /c HTTP/1.1" 200 1 "-" "-"',
+        "[pod/a/c] 2026-11-25T00:00:05.5Z INFO done",
+        "[pod/b/c] 2026-11-25T00:00:06.5Z INFO done",
+    ]
+    framer = Framer(source="s", prefilter=pack.prefilter, tally=Tally(), access=pack.access)
+    records = framer.feed("".join(line + "\n" for line in lines).encode(), 0.0)
+    kinds = [type(record).__name__ for record in records]
+    assert kinds == ["Requests", "Line", "Requests"]
+    first = records[0]
+    assert isinstance(first, native.Requests)
+    assert len(first) == 2
+    assert [r[5] for r in first] == [("GET", "/a", "200"), ("GET", "/b", "503")]
+    ts = datetime(2026, 11, 25, 0, 0, 2, 500000, tzinfo=UTC).timestamp()
+    message = lines[1].split(" ", 2)[2]
+    kind = _kind(pack, "http.access")
+    assert first[1] == ("s", 2, ts, message, "b", ("GET", "/b", "503"), kind)
+    assert list(first) == [first[0], first[1]]
+    with pytest.raises(IndexError):
+        first[2]
+
+
+def test_a_run_holds_the_requests_of_one_block(pack: PatternSet) -> None:
+    """A line above U+00FF cuts the block; the requests released in the block after it start
+    a new run even though no record came out between (the wide line is held)."""
+    request = '1.2.3.4 - - [x] "GET /{} HTTP/1.1" 200 1 "-" "-"'
+    lines = [
+        f"[pod/a/c] 2026-11-25T00:00:01.5Z {request.format('a')}",
+        "[pod/a/c] 2026-11-25T00:00:02.5Z INFO one",
+        "[pod/z/c] 2026-11-25T00:00:03.5Z INFO ✓",
+        f"[pod/b/c] 2026-11-25T00:00:04.5Z {request.format('b')}",
+        "[pod/b/c] 2026-11-25T00:00:05.5Z INFO two",
+    ]
+    framer = Framer(source="s", prefilter=pack.prefilter, tally=None, access=pack.access)
+    records = framer.feed("".join(line + "\n" for line in lines).encode(), 0.0)
+    assert [type(record).__name__ for record in records] == ["Requests", "Requests"]
+    assert [r[3] for r in _expanded(records)] == [request.format("a"), request.format("b")]
+
+
 _MESSAGES = [
     '10.0.0.1 - - [25/Nov/2026:00:00:00 +0000] "POST /predict HTTP/1.1" 200 33 "-" "-"',
     'INFO:     10.0.0.2:5000 - "GET /readyz HTTP/1.1" 503 Service Unavailable',
@@ -199,6 +256,7 @@ _MESSAGES = [
     "[CRITICAL] WORKER TIMEOUT (pid:12)",
     '[CRITICAL] WORKER TIMEOUT "GET / HTTP/1.1" 200',  # two literals: not the fast path
     "INFO app ready",
+    "INFO ready ✓",  # above U+00FF: its line goes to Python, and the block is cut around it
     "[INFO] [entry_service:S:1] 10.0.0.3:1 (scheme=http,method=POST,path=/s,length=2) "
     "(status=200,length=3) 12.0ms (trace=1)",
     "(scheme=http,method=POST,path=/s) (status=503 WORKER TIMEOUT",  # two literals
@@ -277,13 +335,15 @@ def test_requests_weigh_as_lines_do(
     records = framer.feed(data, 0.0) + framer.close(0.0)
     fast, plain, whole = Core(pack), Core(pack), Core(pack)
     expected = []
-    for record, line in zip(records, _as_lines(pack.access, records), strict=True):
+    each = _expanded(records)  # request tuples, through weigh's list path
+    for record, line in zip(each, _as_lines(pack.access, records), strict=True):
         events = plain.process(line)
         assert fast.process(record) == events
         assert fast.watermark == plain.watermark
         expected += events
     assert fast.summary() == plain.summary()
-    # At once, as scan hands them over: the C part counts runs of requests (_native_weigh.c).
+    # At once, as scan hands them over: the C part counts runs of requests (_native_weigh.c),
+    # as the C lane made them (native.Requests).
     assert whole.process_all(records) == expected
     assert whole.summary() == plain.summary()
     assert whole.watermark == plain.watermark
