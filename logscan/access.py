@@ -38,7 +38,6 @@ BENTO_REGEX = (
     r"\(scheme=\w+,method=(?P<method>[A-Z]+),path=(?P<path>[^,)]*)[^)]*\) "
     r"\(status=(?P<status>\d{3})"
 )
-ACCESS_REGEX = HTTP_REGEX  # (the first one's name)
 _GROUPS = {"method": 1, "path": 2, "status": 3}
 _LATIN_1 = [chr(code) for code in range(256)]
 
