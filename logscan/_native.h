@@ -60,6 +60,7 @@ extern PyTypeObject RequestsType;
 
 /* _native_literals.c */
 int scan_into(Literals *self, const Py_UCS1 *s, Py_ssize_t n, Hits *hits);
+void *grow(void *items, Py_ssize_t *capacity, size_t size, Py_ssize_t first);
 PyObject *hit_tuple(Literals *self, Py_ssize_t start, Py_ssize_t literal);
 PyObject *longest_line(PyObject *module, PyObject *data);
 

@@ -182,18 +182,28 @@ skip_table(Literals *self)
     return 0;
 }
 
+/* A growable array's items moved to room for twice *capacity (or `first`) items of `size`
+ * bytes, and *capacity set to that; NULL with an error set when there is no memory (the
+ * array is left as it was). */
+void *
+grow(void *items, Py_ssize_t *capacity, size_t size, Py_ssize_t first)
+{
+    Py_ssize_t more = *capacity ? 2 * *capacity : first;
+    void *grown = PyMem_Realloc(items, (size_t)more * size);
+    if (grown == NULL)
+        return PyErr_NoMemory();
+    *capacity = more;
+    return grown;
+}
+
 static int
 hits_push(Hits *hits, Py_ssize_t start, Py_ssize_t literal)
 {
     if (hits->size == hits->capacity) {
-        Py_ssize_t capacity = hits->capacity ? 2 * hits->capacity : 256;
-        Hit *items = PyMem_Realloc(hits->items, (size_t)capacity * sizeof *items);
-        if (items == NULL) {
-            PyErr_NoMemory();
+        Hit *items = grow(hits->items, &hits->capacity, sizeof *items, 256);
+        if (items == NULL)
             return -1;
-        }
         hits->items = items;
-        hits->capacity = capacity;
     }
     hits->items[hits->size].start = start;
     hits->items[hits->size].literal = literal;

@@ -50,14 +50,10 @@ int
 requests_add(Requests *run, const Item *item)
 {
     if (run->size == run->capacity) {
-        Py_ssize_t capacity = run->capacity ? 2 * run->capacity : 64;
-        Item *items = PyMem_Realloc(run->items, (size_t)capacity * sizeof *items);
-        if (items == NULL) {
-            PyErr_NoMemory();
+        Item *items = grow(run->items, &run->capacity, sizeof *items, 64);
+        if (items == NULL)
             return -1;
-        }
         run->items = items;
-        run->capacity = capacity;
     }
     Item *fresh = &run->items[run->size++];
     *fresh = *item;
