@@ -67,7 +67,8 @@ class Framer:
         records carry the literals they contain (Line.literals). With a `tally` too, a record
         that contains none is counted there instead of emitted: no signature can match it.
         With the packs' `access` too, the C lane hands a record a request signature matches
-        on as a Request tuple, not a Line (see access.py): for Core.process only."""
+        on as a request, not a Line: a Request tuple, or an item of a run of them (see
+        access.py); for Core.process only."""
         self._source = source
         self.rebind(prefilter, access)
         self._group = group
