@@ -160,7 +160,7 @@ Block_run(Block *self, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     /* access: None, or the request shapes: a record whose only literal is a shape's and
-     * whose text its regex matches goes out as a request tuple (see new_record). */
+     * whose text its regex matches goes out as a request (see kept_request, new_record). */
     Shapes shapes;
     if (shapes_of(args[12], &shapes) < 0)
         return NULL;

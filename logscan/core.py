@@ -110,7 +110,7 @@ class Core:
         """The largest event time seen so far (-inf before the first record)."""
         return self._correlator.watermark
 
-    def process(self, line: Line | Request, budget: Budget | None = None) -> list[IncidentEvent]:
+    def process(self, line: Record, budget: Budget | None = None) -> list[IncidentEvent]:
         """The events one record causes (often none). `budget` keeps the regex time budget
         (see budget.py); without one each search keeps its own."""
         return self.process_all([line], budget)

@@ -58,7 +58,7 @@ def scan(
     core = Core(patterns)
     sources = list(sources)
     batches: Iterable[list[Record]]
-    if len(sources) == 1:  # a feed's records at once; requests may come as tuples (access.py)
+    if len(sources) == 1:  # a feed's records at once; requests come as tuples or runs (access.py)
         batches = _batches(
             sources[0], input_format=input_format, timestamps=TimestampParser(tz=timezone),
             max_line=max_line, group=group, prefilter=patterns.prefilter, tally=core.tally,

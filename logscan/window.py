@@ -87,8 +87,9 @@ class RatioWindow:
 
     Running totals are kept as buckets enter and leave, so asking for them on every request
     costs nothing however long the window is. logscan/_native_weigh.c reads `_buckets`,
-    `_denominator` and `_rejected` and adds quiet requests to the newest bucket: a change to
-    their layout is a change there too (tests/test_access.py compares the two).
+    `_denominator`, `_rejected` and `_selectors`, adds quiet requests to the newest bucket (or a
+    new one), takes out leaving buckets without rejections and writes `_denominator` back: a
+    change to their layout is a change there too (tests/test_access.py compares the two).
     """
 
     __slots__ = (
