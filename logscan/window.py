@@ -123,15 +123,10 @@ class RatioWindow:
         self._denominator += 1
 
     def request(self, ts: float, now: float) -> int:
-        """`prune(now)`, then `add_request(ts)`, in one call (the quiet path's, once per
-        request); the rejections the window then holds."""
-        buckets = self._buckets
-        if buckets and buckets[0][0] + 1 <= now - self._length:
-            self.prune(now)
-        second = int(ts)
-        bucket = buckets[-1] if buckets and buckets[-1][0] == second else self._bucket(second)
-        bucket[1] += 1
-        self._denominator += 1
+        """`prune(now)`, then `add_request(ts)` (the quiet path's step); the rejections the
+        window then holds."""
+        self.prune(now)
+        self.add_request(ts)
         return self._rejected
 
     def _bucket(self, second: int) -> list[int]:
