@@ -38,10 +38,10 @@ def _part(right: str, *wrong: str) -> st.SearchStrategy[str]:
     return st.one_of(st.just(right), st.just(right), st.just(right), st.sampled_from(wrong))
 
 
-# Requests built part by part, each part mostly right and else just wrong: methods in and out
+# http.access requests built part by part, each part mostly right and else just wrong: methods in and out
 # of [A-Z], paths with "?" and quotes, versions, statuses of 2-4 digits, what follows a status
 # (ª and é are Latin-1 word characters, ² a digit that \d does not take), and text around.
-_request = st.tuples(
+_http = st.tuples(
     _part('"', "", "'"),
     _part("GET", "", "get", "PÉT", "POST"),
     _part(" ", "", "  "),
@@ -55,7 +55,7 @@ _request = st.tuples(
     _part("", " OK", "x", "_", "ª", "é", "-", "\t", "²", " 1"),
 ).map("".join)
 _around = st.text('" ?/.0129AHTPZaé²\xa0', max_size=6)
-_texts = st.lists(_request | _around, max_size=4).map("".join)
+_http_texts = st.lists(_http | _around, max_size=4).map("".join)
 
 
 def test_the_packs_turn_it_on(pack: PatternSet) -> None:
@@ -71,7 +71,7 @@ def _kind(pack: PatternSet, signature_id: str) -> int:
     return [s.id for s in access.signatures].index(signature_id)
 
 
-@given(_texts)
+@given(_http_texts)
 @settings(max_examples=2000)
 @example('"GET HTTP/1.1" 200')  # the method's space is not the one before HTTP/
 @example('"GET  HTTP/1.1" 200')  # an empty path
