@@ -16,6 +16,9 @@ static PyMethodDef module_methods[] = {
      "weigh(records, start, lanes, watermark, calm_until) -> (end, watermark, counted, "
      "earliest, latest, by_kind): Core.process_all's quiet requests counted (see "
      "_native_weigh.c)"},
+    {"reject", (PyCFunction)(void (*)(void))reject, METH_FASTCALL,
+     "reject(lane, match, ts, now, cap) -> whether it counted a rejection that changes only "
+     "counts and evidence, as Correlator._feed would (see _native_reject.c)"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -31,7 +34,8 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC
 PyInit__native(void)
 {
-    if (PyType_Ready(&LiteralsType) < 0 || lane_ready() < 0 || weigh_ready() < 0)
+    if (PyType_Ready(&LiteralsType) < 0 || lane_ready() < 0 || weigh_ready() < 0
+        || reject_ready() < 0)
         return NULL;
     PyObject *m = PyModule_Create(&module);
     if (m == NULL)

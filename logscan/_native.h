@@ -2,7 +2,8 @@
  * The literals: _native_literals.c; the quick lane (Block): _native_lane.c, with the stamps
  * it reads (_native_stamps.c) and the records it makes (_native_records.c); the request
  * lines' matchers: _native_access.c; a run of requests as the lane hands them on:
- * _native_requests.c; the quiet request's weighing: _native_weigh.c; the module: _native.c.
+ * _native_requests.c; the quiet request's weighing: _native_weigh.c; a rejection's
+ * counting: _native_reject.c; the module: _native.c.
  */
 #ifndef LOGSCAN_NATIVE_H
 #define LOGSCAN_NATIVE_H
@@ -88,6 +89,12 @@ PyObject *match_access(PyObject *module, PyObject *const *args, Py_ssize_t nargs
 /* _native_weigh.c */
 PyObject *weigh(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 int weigh_ready(void);
+int long_attr(PyObject *object, PyObject *name, long long *value);
+int touch(PyObject *incident, double ts);
+
+/* _native_reject.c */
+PyObject *reject(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+int reject_ready(void);
 
 #define MAX_GROUPS 256 /* framing.py's _MAX_GROUPS */
 

@@ -3,6 +3,8 @@
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from logscan.model import Match
+
 _Request = tuple[str, int, float, str, str, tuple[str, str, str], int]
 
 class Literals:
@@ -43,6 +45,9 @@ def weigh(
     calm_until: float,
     /,
 ) -> tuple[int, float, int, float, float, tuple[int, int, int, int]]: ...
+def reject(
+    lane: tuple[tuple[Any, ...], ...], match: Match, ts: float, now: float, cap: int, /
+) -> bool: ...
 
 class Requests:
     """A run of requests the C lane released from one block: run[i] is access.py's Request."""

@@ -21,8 +21,7 @@
  * A lane is (ends, counts): the tracks whose last_anchor it clears, and for each ratio
  * window (window, window length, min_count, min_ratio, track, critical_ratio, and the
  * severities that the rule's severity, then critical, does not rise above): see
- * Core._weighable. The window's slots are
- * window.RatioWindow's (_buckets: a deque of [second, requests, rejections...] lists,
+ * Core._weighable and track.weighing. The window's slots are window.RatioWindow's (_buckets: a deque of [second, requests, rejections...] lists,
  * _denominator, _rejected, _selectors); within a call they are read once and written back
  * before it returns (Held). Returns (end, watermark, counted, earliest, latest, by_kind):
  * the first record not weighed, event time after those that were, how many there were and
@@ -75,7 +74,7 @@ typedef struct {
     int size;
 } Holding;
 
-static int
+int
 long_attr(PyObject *object, PyObject *name, long long *value)
 {
     PyObject *found = PyObject_GetAttr(object, name);
@@ -320,7 +319,7 @@ can_count(Holding *holding, PyObject *entry, double ts, double now, Count *where
 }
 
 /* incident.last_seen = max(incident.last_seen, ts) */
-static int
+int
 touch(PyObject *incident, double ts)
 {
     PyObject *seen = PyObject_GetAttr(incident, LAST_SEEN);

@@ -15,10 +15,10 @@ from logscan.access import Record, Request
 from logscan.assembly import Tally
 from logscan.budget import Budget
 from logscan.correlator import Correlator
-from logscan.model import Fields, IncidentEvent, IncidentState, Line, Severity
+from logscan.model import Fields, IncidentEvent, IncidentState, Line
 from logscan.patterns import PatternSet
 from logscan.plans import Plan
-from logscan.track import Lane, Track
+from logscan.track import Lane, Track, weighing
 
 if TYPE_CHECKING:
     from logscan._native import Requests
@@ -27,30 +27,12 @@ _REQUESTS_CACHE = 4096
 _weigh = accel.native.weigh if accel.native is not None else None
 
 
-def _not_below(severity: Severity) -> tuple[Severity, ...]:
-    """The severities an incident can have that `severity` does not rise above."""
-    return tuple(other for other in Severity if other.rank >= severity.rank)
-
-
 def _weighable(lane: Lane) -> tuple[tuple[Track, ...], tuple[tuple[Any, ...], ...]] | None:
     """A quiet lane as logscan/_native_weigh.c takes it (ends, counts), or None where a rule
     it counts for can be suppressed (Python works that out)."""
     if any(suppressible for *_, suppressible in lane.counts):
         return None
-    counts = tuple(
-        (
-            window,
-            float(rule.window),
-            rule.min_count,
-            float(rule.min_ratio),
-            track,
-            float(rule.critical_ratio),
-            _not_below(rule.severity),
-            _not_below(Severity.CRITICAL),
-        )
-        for rule, track, window, _ in lane.counts
-    )
-    return lane.ends, counts
+    return lane.ends, tuple(weighing(rule, track) for rule, track, _, _ in lane.counts)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from logscan.incident import OpenIncident
 from logscan.model import Severity
@@ -66,6 +66,27 @@ class Lane(NamedTuple):
 
     ends: tuple[Track, ...]
     counts: tuple[tuple[Rule, Track, RatioWindow, bool], ...]
+
+
+def weighing(rule: Rule, track: Track) -> tuple[Any, ...]:
+    """A ratio rule's track as logscan/_native_weigh.c and _native_reject.c read it: (window,
+    length, min_count, min_ratio, track, critical_ratio, the severities the rule's severity
+    does not rise above, those critical does not rise above)."""
+    return (
+        track.window,
+        float(rule.window),
+        rule.min_count,
+        float(rule.min_ratio),
+        track,
+        float(rule.critical_ratio),
+        _not_below(rule.severity),
+        _not_below(Severity.CRITICAL),
+    )
+
+
+def _not_below(severity: Severity) -> tuple[Severity, ...]:
+    """The severities an incident can have that `severity` does not rise above."""
+    return tuple(other for other in Severity if other.rank >= severity.rank)
 
 
 def calm_until(incident: OpenIncident, rule: Rule) -> float:

@@ -366,6 +366,8 @@ def _matches(draw: st.DrawFn) -> list[Match]:
             fields = (("method", "POST"), ("path", draw(_PATH)), ("status", draw(_STATUS)))
         elif signal == "worker_death":
             fields = (("cause", "timeout"), ("pid", str(draw(st.integers(1, 6)))))
+        elif signal == "overloaded":
+            fields = draw(st.sampled_from([(), (("cause", "limit_concurrency"),)]))
         group = draw(st.sampled_from(["a", "a", "a", "b"]))
         line = Line(source="s", number=number, text=f"{signal} {fields}", ts=ts, group=group)
         matches.append(Match(signature=f"x.{signal}", signal=signal, fields=fields, line=line))
