@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import logging
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -207,9 +206,13 @@ def watch_command(
     restarts it when the container dies. SIGINT/SIGTERM stop reading, flush, print the
     summary, commit --state and exit 0.
     """
+    import logging  # only `watch` logs (live sources, state file): `scan` starts without it
+
     from logscan.sources.journald import journald_query  # live sources: only `watch` needs them
     from logscan.sources.kubectl import kubectl_query
 
+    # logscan's own diagnostics go to stderr.
+    logging.basicConfig(format="logscan: %(levelname)s: %(message)s", level=logging.WARNING)
     targets = targets or []
     following_kubectl = kubectl is not None or bool(selector)
     _needs("--journald", journald, {"--unit": unit, "--directory": directory,
@@ -319,6 +322,5 @@ def explain(
 
 
 def main() -> None:
-    """Entry point of the `logscan` command; logscan's own diagnostics go to stderr."""
-    logging.basicConfig(format="logscan: %(levelname)s: %(message)s", level=logging.WARNING)
+    """Entry point of the `logscan` command."""
     app()
