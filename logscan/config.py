@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import UTC, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from logscan.errors import ConfigError
 from logscan.framing import InputFormat
@@ -84,6 +83,8 @@ def parse_timezone(name: str) -> tzinfo:
             sign = -1 if name[0] == "-" else 1
             offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
             return timezone(sign * offset)
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # only for a named zone: start-up time
+
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
