@@ -22,7 +22,6 @@ from logscan.config import (
     check_pattern_paths,
     parse_timezone,
 )
-from logscan.coverage import coverage
 from logscan.errors import ConfigError, LogscanError
 from logscan.framing import InputFormat
 from logscan.options import (
@@ -290,6 +289,8 @@ def patterns_test(
     timezone: TimezoneOption = "UTC",
 ) -> None:
     """Per signature: hits, with line numbers; then error-looking lines nothing matched."""
+    from logscan.coverage import coverage  # only this command needs it: `scan` starts faster
+
     pack: PatternSet = load_patterns(check_pattern_paths(tuple(patterns or ())))
     sources = [open_source(spec) for spec in files]
     merged = records(sources, input_format=input_format, timezone=parse_timezone(timezone))
