@@ -216,6 +216,21 @@ class TestProcess:
         )
         assert "[]" == done.stdout.strip()
 
+    def test_scan_starts_without_what_it_does_not_use(self, tmp_path: Path) -> None:
+        """A `scan` imports neither logging (only `watch` logs), zoneinfo (only for a named
+        --timezone), importlib.resources (the packs are found without it) nor the coverage of
+        `patterns test`: each costs start-up time, ~30 ms in all."""
+        path = write(tmp_path, gunicorn(0, 1, "CRITICAL", "WORKER TIMEOUT (pid:7)") + "\n")
+        command = [sys.executable, "-X", "importtime", "-m", "logscan", "scan", "--format", "json"]
+        done = subprocess.run(
+            [*command, "--fail-on", "none", str(path)],
+            capture_output=True, text=True, cwd=ROOT, check=True,
+        )  # fmt: skip
+        imported = {line.rpartition("|")[2].strip() for line in done.stderr.splitlines()}
+        assert {"logscan.cli", "logscan.patterns"} <= imported  # the listing is what we think
+        unneeded = {"logging", "zoneinfo", "importlib.resources", "logscan.coverage"}
+        assert set() == imported & unneeded
+
 
 class TestGroup:
     def deaths(self, start: int, pids: range) -> str:
