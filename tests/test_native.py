@@ -1,4 +1,5 @@
 """The C literal scan (logscan/_native_literals.c) gives exactly the hits of the `re` scan it replaces.
+The C lane's stamps (logscan/_native_stamps.c) are TimestampParser's to the last bit.
 
 Where the module was not built (no C compiler), these tests skip: logscan then runs the `re`
 scan, which the other prefilter tests cover. CI builds it (.ci/run checks that it imports).
@@ -7,15 +8,17 @@ scan, which the other prefilter tests cover. CI builds it (.ci/run checks that i
 from __future__ import annotations
 
 from dataclasses import fields
+from datetime import datetime
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from logscan.model import Line
 from logscan.patterns import PatternSet
 from logscan.prefilter import Prefilter
+from logscan.timestamps import TimestampParser
 from tests.golden import sample_logs
 from tests.test_prefilter import Sig, signature_lists
 
@@ -111,3 +114,86 @@ def test_the_c_lane_sets_every_field_of_line() -> None:
 def test_longest_line_is_the_split_one(data: bytes) -> None:
     """How the framer learns whether a block holds a line over --max-line."""
     assert max(map(len, data.split(b"\n"))) == native.longest_line(data)
+
+
+def c_lane_times(stamps: list[str]) -> tuple[list[float | None], list[str]]:
+    """The times the C lane gives kubectl lines with these stamps (up to one it declines: then
+    None), and the stamps it asked TimestampParser.parse_rfc3339 for."""
+    parser = TimestampParser()
+    asked: list[str] = []
+
+    def parse(stamp: str) -> float | None:
+        asked.append(stamp)
+        return parser.parse_rfc3339(stamp)
+
+    text = "".join(f"[pod/a/c] {stamp} m\n" for stamp in stamps)
+    out: list[Line] = []
+    block = native.Literals(("x",), ((),)).block(text)
+    _, _, last, *_ = block.run(
+        {}, {}, 0, None, False, parser.known_seconds, parse, Line, "s", out, "g", frozenset(),
+        None,
+    )  # fmt: skip
+    return [line.ts for line in out] + [last], asked
+
+
+_fraction = st.text(alphabet="0123456789", min_size=1, max_size=9)
+_kubectl_stamp = st.builds(
+    lambda when, fraction: f"{when.isoformat(timespec='seconds')}.{fraction}Z",
+    st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59, 59)),
+    _fraction,
+)
+
+
+@settings(max_examples=300)
+@given(st.lists(_kubectl_stamp, min_size=1, max_size=4))
+def test_the_c_lane_times_a_valid_stamp_as_python_does(stamps: list[str]) -> None:
+    """To the last bit, and without asking Python: the C lane has the second itself."""
+    expected = [TimestampParser().parse_rfc3339(stamp) for stamp in stamps]
+    assert (expected, []) == c_lane_times(stamps)
+
+
+@pytest.mark.parametrize(
+    "second",
+    [
+        "0001-01-01T00:00:00", "9999-12-31T23:59:59", "1970-01-01T00:00:00",
+        "1969-12-31T23:59:59", "2000-02-29T12:00:00", "2024-02-29T00:00:00",
+        "1600-02-29T00:00:00", "2023-02-28T23:59:59", "2026-03-01T00:00:00",
+        "2026-04-30T00:00:00", "2026-12-31T00:00:00", "1900-03-01T00:00:00",
+        "2100-03-01T00:00:00", "2400-02-29T00:00:00",
+    ],
+)  # fmt: skip
+def test_the_c_lane_has_the_edges_of_the_calendar(second: str) -> None:
+    """The first and last second datetime takes, the epoch, leap days, ends of months and
+    of centuries."""
+    stamp = f"{second}.5Z"
+    assert ([TimestampParser().parse_rfc3339(stamp)], []) == c_lane_times([stamp])
+
+
+def test_the_c_lane_keeps_each_second_apart() -> None:
+    """The second it remembers is the whole "YYYY-MM-DDTHH:MM:SS": a stamp that differs from it
+    in any place, even the last, has its own second."""
+    stamps = [
+        "2026-11-25T00:00:01.1Z", "2026-11-25T00:00:01.2Z", "2026-11-25T00:00:02.3Z",
+        "2026-11-25T00:00:12.4Z", "2026-11-25T00:01:12.5Z", "2026-11-26T00:01:12.6Z",
+        "2027-11-26T00:01:12.7Z", "2027-11-26T00:01:12.8Z",
+    ]  # fmt: skip
+    expected = [TimestampParser().parse_rfc3339(stamp) for stamp in stamps]
+    assert (expected, []) == c_lane_times(stamps)
+
+
+@pytest.mark.parametrize(
+    "second",
+    [
+        "2026-13-25T00:00:00", "2026-00-25T00:00:00", "2026-11-00T00:00:00",
+        "2026-11-31T00:00:00", "2023-02-29T00:00:00", "1900-02-29T00:00:00",
+        "2100-02-29T00:00:00", "2024-02-30T00:00:00", "0000-01-01T00:00:00",
+        "2026-11-25T24:00:00", "2026-11-25T00:60:00", "2026-11-25T00:00:60",
+        "2026-1a-25T00:00:00", "2026-11-2:T00:00:00", "2026-11-25T00:00:0\u00b2",
+        "2026-11-25X00:00:00", "2026-11-25T00-00-00", "2026/11/25T00:00:00",
+    ],
+)  # fmt: skip
+def test_what_datetime_refuses_goes_to_python(second: str) -> None:
+    """Month 13, Feb 29 outside a leap year, second 60, other shapes: Python's answer (None,
+    or a time for the "/" that _learn also takes), whatever it is."""
+    stamp = f"{second}.5Z"
+    assert ([TimestampParser().parse_rfc3339(stamp)], [stamp]) == c_lane_times([stamp])
