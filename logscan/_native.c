@@ -14,7 +14,7 @@ static PyMethodDef module_methods[] = {
      "shape's match, or None"},
     {"weigh", (PyCFunction)(void (*)(void))weigh, METH_FASTCALL,
      "weigh(records, start, lanes, watermark, calm_until) -> (end, watermark, counted, "
-     "earliest, latest, by_kind): Core.process_all's quiet requests counted (see "
+     "earliest, latest, by_kind): Core.process_all's requests counted (see "
      "_native_weigh.c)"},
     {"reject", (PyCFunction)(void (*)(void))reject, METH_FASTCALL,
      "reject(lane, match, ts, now, cap) -> whether it counted a rejection that changes only "

@@ -94,6 +94,9 @@ int touch(PyObject *incident, double ts);
 
 /* _native_reject.c */
 PyObject *reject(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+int rejected(PyObject *lane, PyObject *match, double ts, PyObject *now, Py_ssize_t cap);
+PyObject *new_match(PyTypeObject *type, PyObject *signature, PyObject *signal, PyObject *fields,
+                    PyObject *line);
 int reject_ready(void);
 
 #define MAX_GROUPS 256 /* framing.py's _MAX_GROUPS */
@@ -138,6 +141,9 @@ int stamp_time(Stamps *stamps, PyObject *text, Py_ssize_t at, Py_ssize_t n, doub
 /* _native_records.c */
 PyObject *new_record(PyTypeObject *type, PyObject *source, PyObject *held,
                      const Shapes *shapes, Strings *strings);
+PyObject *filled(PyTypeObject *type, PyObject *const *names, PyObject *const *values, int n);
+PyObject *request_line(PyTypeObject *type, PyObject *source, long long number, PyObject *text,
+                       double ts, PyObject *group, PyObject *literals);
 Py_ssize_t kept_find(Keeping *keeping, PyObject *key);
 void kept_remove(Keeping *keeping, Py_ssize_t k);
 void kept_clear(Keeping *keeping);

@@ -12,25 +12,40 @@ static const char *const LINE_FIELD_NAMES[8] = {
     "source", "number", "text", "ts", "ts_inferred", "group", "truncated", "literals",
 };
 
-/* Framer._line for a held tuple (number, ts, text, group, literals) of `source`: a Line made
- * as its dataclass __init__ makes it (every field set; Line has no __post_init__), without
- * running that __init__, which costs more than the rest of framing a line. */
+/* An instance of `type` (a slots dataclass without __post_init__) with each of `names` set
+ * to its value, as its __init__ sets them, without running that __init__, which costs more
+ * than the rest of framing a line (and, for a frozen one, goes round its __setattr__). */
+PyObject *
+filled(PyTypeObject *type, PyObject *const *names, PyObject *const *values, int n)
+{
+    PyObject *made = type->tp_alloc(type, 0);
+    for (int k = 0; made != NULL && k < n; k++)
+        if (PyObject_GenericSetAttr(made, names[k], values[k]) < 0)
+            Py_CLEAR(made);
+    return made;
+}
+
+/* Framer._line for a held tuple (number, ts, text, group, literals) of `source`. */
 static PyObject *
 new_line(PyTypeObject *type, PyObject *source, PyObject *held)
 {
-    PyObject *line = type->tp_alloc(type, 0);
-    if (line == NULL)
-        return NULL;
     PyObject *values[8] = {
         source, PyTuple_GET_ITEM(held, 0), PyTuple_GET_ITEM(held, 2), PyTuple_GET_ITEM(held, 1),
         Py_False, PyTuple_GET_ITEM(held, 3), Py_False, PyTuple_GET_ITEM(held, 4),
     };
-    for (int k = 0; k < 8; k++) {
-        if (PyObject_GenericSetAttr(line, LINE_FIELDS[k], values[k]) < 0) {
-            Py_DECREF(line);
-            return NULL;
-        }
-    }
+    return filled(type, LINE_FIELDS, values, 8);
+}
+
+/* The Line of a request (Core._request makes the same): `text` its message. */
+PyObject *
+request_line(PyTypeObject *type, PyObject *source, long long number, PyObject *text, double ts,
+             PyObject *group, PyObject *literals)
+{
+    PyObject *count = PyLong_FromLongLong(number), *time = PyFloat_FromDouble(ts);
+    PyObject *values[8] = {source, count, text, time, Py_False, group, Py_False, literals};
+    PyObject *line = count && time ? filled(type, LINE_FIELDS, values, 8) : NULL;
+    Py_XDECREF(count);
+    Py_XDECREF(time);
     return line;
 }
 

@@ -30,7 +30,8 @@
 
 static PyObject *BUCKETS, *DENOMINATOR, *REJECTED, *SELECTORS, *VIEWS, *EVIDENCE, *APPEND,
     *PRUNE, *ENTRIES, *LAST_ANCHOR, *INCIDENT, *SEVERITY, *COUNT, *REPORTED_COUNT, *CAUSES,
-    *SIGNALS, *INCIDENT_VIEWS, *SIGNAL, *FIELDS, *CAUSE, *STATUS, *HTTP;
+    *SIGNALS, *INCIDENT_VIEWS, *SIGNAL, *FIELDS, *CAUSE, *STATUS, *HTTP, *MATCH_SIGNATURE,
+    *MATCH_LINE;
 
 int
 reject_ready(void)
@@ -38,11 +39,12 @@ reject_ready(void)
     PyObject **names[] = {&BUCKETS, &DENOMINATOR, &REJECTED, &SELECTORS, &VIEWS, &EVIDENCE,
                           &APPEND, &PRUNE, &ENTRIES, &LAST_ANCHOR, &INCIDENT, &SEVERITY, &COUNT,
                           &REPORTED_COUNT, &CAUSES, &SIGNALS, &INCIDENT_VIEWS, &SIGNAL, &FIELDS,
-                          &CAUSE, &STATUS, &HTTP};
+                          &CAUSE, &STATUS, &HTTP, &MATCH_SIGNATURE, &MATCH_LINE};
     const char *texts[] = {"_buckets", "_denominator", "_rejected", "_selectors", "_views",
                            "evidence", "append", "prune", "_entries", "last_anchor",
                            "incident", "severity", "count", "reported_count", "causes",
-                           "signals", "views", "signal", "fields", "cause", "status", "http_"};
+                           "signals", "views", "signal", "fields", "cause", "status", "http_",
+                           "signature", "line"};
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
         if ((*names[k] = PyUnicode_InternFromString(texts[k])) == NULL)
             return -1;
@@ -374,18 +376,17 @@ incident_note(const Counting *counting, PyObject *match, PyObject *cause, PyObje
     return counting->holds ? touch(incident, ts) : 0;
 }
 
-PyObject *
-reject(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+/* reject() on its arguments: 1 taken, 0 declined, -1 on error. */
+int
+rejected(PyObject *lane, PyObject *match, double ts, PyObject *now, Py_ssize_t cap)
 {
-    if (nargs != 5 || !PyTuple_CheckExact(args[0]) || PyTuple_GET_SIZE(args[0]) > MAX_ENTRIES) {
-        PyErr_SetString(PyExc_TypeError, "reject(lane, match, ts, now, cap)");
-        return NULL;
+    double when = PyFloat_AsDouble(now);
+    if (when == -1.0 && PyErr_Occurred())
+        return -1;
+    if (!PyTuple_CheckExact(lane) || PyTuple_GET_SIZE(lane) > MAX_ENTRIES) {
+        PyErr_SetString(PyExc_TypeError, "reject(): a lane is a tuple of at most 8 entries");
+        return -1;
     }
-    PyObject *lane = args[0], *match = args[1], *now = args[3];
-    double ts = PyFloat_AsDouble(args[2]), when = PyFloat_AsDouble(now);
-    Py_ssize_t cap = PyLong_AsSsize_t(args[4]);
-    if (PyErr_Occurred())
-        return NULL;
     Counting counting[MAX_ENTRIES] = {{NULL}};
     Py_ssize_t size = PyTuple_GET_SIZE(lane);
     int taken = 1;
@@ -423,7 +424,30 @@ reject(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         Py_XDECREF(counting[k].window);
         Py_XDECREF(counting[k].incident);
     }
-    if (taken < 0)
+    return taken;
+}
+
+PyObject *
+reject(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 5 || !PyFloat_CheckExact(args[3])) {
+        PyErr_SetString(PyExc_TypeError, "reject(lane, match, ts, now, cap)");
         return NULL;
-    return PyBool_FromLong(taken);
+    }
+    double ts = PyFloat_AsDouble(args[2]);
+    Py_ssize_t cap = PyLong_AsSsize_t(args[4]);
+    if (PyErr_Occurred())
+        return NULL;
+    int taken = rejected(args[0], args[1], ts, args[3], cap);
+    return taken < 0 ? NULL : PyBool_FromLong(taken);
+}
+
+/* Match(signature=..., signal=..., fields=..., line=...), as its __init__ makes it. */
+PyObject *
+new_match(PyTypeObject *type, PyObject *signature, PyObject *signal, PyObject *fields,
+          PyObject *line)
+{
+    PyObject *names[4] = {MATCH_SIGNATURE, SIGNAL, FIELDS, MATCH_LINE};
+    PyObject *values[4] = {signature, signal, fields, line};
+    return filled(type, names, values, 4);
 }

@@ -1,37 +1,45 @@
-/* logscan._native, the quiet request: Core.process_all's requests counted in C.
+/* logscan._native, the weighed request: Core.process_all's requests counted in C.
  *
  * weigh(records, start, lanes, watermark, calm_until) takes the requests of `records` (a
  * list of records, whose request tuples it takes: access.py's Request; or a run of requests,
  * Requests) of any request signature (one lane serves them all) from `start` on, and does
- * for each what Core._request and Correlator.observe_quiet do when all it changes is counts: the record and match counts,
- * event time, the end of a cold start (a track's last_anchor), and its second's bucket in
- * each ratio window it adds to, with the buckets that leave the window. It stops, having
- * changed nothing Python would not change the same way for it, at the first record that might
- * do more, which Python then takes:
+ * for each what Core._request and the correlator do when all it changes is counts: the
+ * record and match counts, event time, and
+ *   - for a quiet request (Correlator.observe_quiet): the end of a cold start (a track's
+ *     last_anchor), and its second's bucket in each ratio window it adds to, with the
+ *     buckets that leave the window;
+ *   - for a rejection (a plan that ratio rules count as one): its Line and Match, counted
+ *     by rejected() (_native_reject.c) as Correlator.observe_fields would.
+ * It stops, having changed nothing Python would not change the same way for it, at the first
+ * record that might do more, which Python then takes:
  *   - not a request tuple, or no lane for its (group, method/path/status) in `lanes` (Python
- *     makes one, for a quiet plan, when it weighs such a request itself: see Core._request);
+ *     makes one when it weighs such a request itself: see Core._lane_of);
  *   - it moves event time to or past `calm_until` (an incident may be due to resolve);
- *   - in a ratio window it counts in: a bucket with rejections due to leave the window, a
- *     second before the newest bucket's, or the rule would hold after it (rejections >=
- *     min_count and >= min_ratio of the requests) and do more than move the last_seen of
- *     its open incident: open one, change its severity, or report it (its count doubled).
- *     A request in a new second gets a new bucket here, and buckets without rejections
- *     leave the window here. (Buckets leave at a time set by event time alone, so those it
- *     took out are the ones Python would.)
- * A lane is (ends, counts): the tracks whose last_anchor it clears, and for each ratio
+ *   - a rejection that rejected() declines;
+ *   - for a quiet request, in a ratio window it counts in: a bucket with rejections due to
+ *     leave the window, a second before the newest bucket's, or the rule would hold after it
+ *     (rejections >= min_count and >= min_ratio of the requests) and do more than move the
+ *     last_seen of its open incident: open one, change its severity, or report it (its count
+ *     doubled). A request in a new second gets a new bucket here, and buckets without
+ *     rejections leave the window here. (Buckets leave at a time set by event time alone, so
+ *     those it took out are the ones Python would.)
+ * A quiet lane is (ends, counts): the tracks whose last_anchor it clears, and for each ratio
  * window (window, window length, min_count, min_ratio, track, critical_ratio, and the
  * severities that the rule's severity, then critical, does not rise above): see
- * Core._weighable and track.weighing. The window's slots are window.RatioWindow's (_buckets: a deque of [second, requests, rejections...] lists,
- * _denominator, _rejected, _selectors); within a call they are read once and written back
- * before it returns (Held). Returns (end, watermark, counted, earliest, latest, by_kind):
- * the first record not weighed, event time after those that were, how many there were and
- * the times they span, and how many of each request signature (MAX_SHAPES counts).
- * tests/test_access.py compares with the Python path record by record.
+ * Core._weighable and track.weighing. A rejection's lane: see rejection(). The window's
+ * slots are window.RatioWindow's (_buckets: a deque of [second, requests, rejections...]
+ * lists, _denominator, _rejected, _selectors); within a call they are read once and written
+ * back before it returns or counts a rejection (Held). Returns (end, watermark, counted,
+ * earliest, latest, by_kind): the first record not weighed, event time after those that
+ * were, how many there were and the times they span, and how many of each request
+ * signature (MAX_SHAPES counts). tests/test_access.py compares with the Python path record
+ * by record.
  */
 #include "_native.h"
 
 #define MAX_COUNTS 8 /* ratio rules one request adds to */
 #define MAX_HELD 16  /* windows held at once; a request that needs more: all are written back */
+#define REJECTION_ITEMS 8 /* a rejection's lane: see rejection() */
 
 static PyObject *LAST_ANCHOR, *BUCKETS, *DENOMINATOR, *REJECTED, *SELECTORS, *APPEND, *POPLEFT,
     *NEVER, *INCIDENT, *SEVERITY, *COUNT, *REPORTED_COUNT, *LAST_SEEN;
@@ -400,6 +408,8 @@ typedef struct {
     double ts;
     PyObject *key, *values; /* the group key (its group, else its source), the values tuple */
     long kind;
+    PyObject *records; /* where it is: records[at] */
+    Py_ssize_t at;
 } Ask;
 
 /* The request at records[at] (a list of records, or a run): 1, 0 when it is not a request
@@ -407,6 +417,8 @@ typedef struct {
 static int
 ask_at(PyObject *records, Py_ssize_t at, Ask *ask)
 {
+    ask->records = records;
+    ask->at = at;
     if (Py_IS_TYPE(records, &RequestsType)) {
         Requests *run = (Requests *)records;
         const Item *item = &run->items[at];
@@ -458,6 +470,93 @@ lane_of(const Ask *ask, PyObject *lanes, Known known[KNOWN_SLOTS])
     return lane;
 }
 
+/* A request of a quiet lane (ends, counts): what Correlator.observe_quiet does with it at
+ * event time `now`. 1: done, 0: decline (nothing changed that Python would not change the
+ * same way), -1: error. */
+static int
+quiet(Holding *holding, Ended *ended, PyObject *lane, double ts, double now)
+{
+    if (!PyTuple_CheckExact(lane) || PyTuple_GET_SIZE(lane) != 2
+        || !PyTuple_CheckExact(PyTuple_GET_ITEM(lane, 0))
+        || !PyTuple_CheckExact(PyTuple_GET_ITEM(lane, 1))) {
+        PyErr_SetString(PyExc_TypeError, "weigh(): a lane is (ends, counts) or a rejection's");
+        return -1;
+    }
+    PyObject *ends = PyTuple_GET_ITEM(lane, 0), *counts = PyTuple_GET_ITEM(lane, 1);
+    Py_ssize_t ncounts = PyTuple_GET_SIZE(counts);
+    if (ncounts > MAX_COUNTS)
+        return 0; /* a pack with that many ratio rules on requests: Python weighs them */
+    if (holding->size + ncounts > MAX_HELD && holding_release(holding) < 0)
+        return -1; /* (here: no window goes while a request needs it) */
+    Count where[MAX_COUNTS] = {{NULL, NULL}};
+    int taken = 1;
+    for (Py_ssize_t k = 0; k < ncounts && taken == 1; k++)
+        taken = can_count(holding, PyTuple_GET_ITEM(counts, k), ts, now, &where[k]);
+    for (Py_ssize_t k = 0; taken == 1 && k < PyTuple_GET_SIZE(ends); k++)
+        taken = end_anchor(ended, PyTuple_GET_ITEM(ends, k)) < 0 ? -1 : 1;
+    for (Py_ssize_t k = 0; taken == 1 && k < ncounts; k++)
+        if ((where[k].held != NULL && add_one(where[k].held, (long long)ts) < 0)
+            || (where[k].incident != NULL && touch(where[k].incident, ts) < 0))
+            taken = -1;
+    for (Py_ssize_t k = 0; k < ncounts; k++)
+        Py_XDECREF(where[k].incident);
+    return taken;
+}
+
+/* The Line of a request (Core._request makes the same), its message being the request's. */
+static PyObject *
+ask_line(const Ask *ask, PyTypeObject *type, PyObject *literals)
+{
+    if (Py_IS_TYPE(ask->records, &RequestsType)) {
+        Requests *run = (Requests *)ask->records;
+        const Item *item = &run->items[ask->at];
+        PyObject *text = PyUnicode_Substring(run->text, item->start, item->end);
+        PyObject *line = text == NULL ? NULL
+                         : request_line(type, run->source, item->number, text, item->ts,
+                                        item->group, literals);
+        Py_XDECREF(text);
+        return line;
+    }
+    PyObject *record = PyList_GET_ITEM(ask->records, ask->at); /* (source, number, ts, text, */
+    long long number = PyLong_AsLongLong(PyTuple_GET_ITEM(record, 1)); /* group, ...) */
+    if (number == -1 && PyErr_Occurred())
+        return NULL;
+    return request_line(type, PyTuple_GET_ITEM(record, 0), number, PyTuple_GET_ITEM(record, 3),
+                        ask->ts, PyTuple_GET_ITEM(record, 4), literals);
+}
+
+/* A request of a rejection's lane (entries, Line, Match, signal, fields, signature ids by
+ * kind, literals by kind, evidence cap: Core._lane_of): its Line and Match, counted by
+ * rejected() (_native_reject.c) at event time `now`, as Correlator.observe_fields would.
+ * 1: done, 0: decline, -1: error. No window may be held (see Holding): rejected() reads and
+ * writes them. */
+static int
+rejection(const Ask *ask, PyObject *lane, double now)
+{
+    PyObject *const *parts = &PyTuple_GET_ITEM(lane, 0);
+    PyObject *ids = parts[5], *literals = parts[6];
+    Py_ssize_t cap = PyLong_AsSsize_t(parts[7]);
+    if ((cap == -1 && PyErr_Occurred()) || !PyType_Check(parts[1]) || !PyType_Check(parts[2])
+        || !PyTuple_CheckExact(ids) || !PyTuple_CheckExact(literals)
+        || ask->kind >= PyTuple_GET_SIZE(ids) || ask->kind >= PyTuple_GET_SIZE(literals)) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "weigh(): a rejection's lane is (entries, Line, "
+                                             "Match, signal, fields, ids, literals, cap)");
+        return -1;
+    }
+    PyObject *line = ask_line(ask, (PyTypeObject *)parts[1],
+                              PyTuple_GET_ITEM(literals, ask->kind));
+    PyObject *match = line == NULL ? NULL
+                      : new_match((PyTypeObject *)parts[2], PyTuple_GET_ITEM(ids, ask->kind),
+                                  parts[3], parts[4], line);
+    PyObject *when = match == NULL ? NULL : PyFloat_FromDouble(now);
+    int taken = when == NULL ? -1 : rejected(parts[0], match, ask->ts, when, cap);
+    Py_XDECREF(when);
+    Py_XDECREF(match);
+    Py_XDECREF(line);
+    return taken;
+}
+
 PyObject *
 weigh(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -497,33 +596,11 @@ weigh(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
                 break; /* an incident may resolve: Python's advance */
             now = ts;
         }
-        if (!PyTuple_CheckExact(lane) || PyTuple_GET_SIZE(lane) != 2
-            || !PyTuple_CheckExact(PyTuple_GET_ITEM(lane, 0))
-            || !PyTuple_CheckExact(PyTuple_GET_ITEM(lane, 1))) {
-            PyErr_SetString(PyExc_TypeError, "weigh(): a lane is (ends, counts)");
-            failed = 1;
-            break;
-        }
-        PyObject *ends = PyTuple_GET_ITEM(lane, 0), *counts = PyTuple_GET_ITEM(lane, 1);
-        Py_ssize_t ncounts = PyTuple_GET_SIZE(counts);
-        if (ncounts > MAX_COUNTS)
-            break; /* a pack with that many ratio rules on requests: Python weighs them */
-        if (holding.size + ncounts > MAX_HELD && holding_release(&holding) < 0) {
-            failed = 1; /* (here: no window goes while a request needs it) */
-            break;
-        }
-        Count where[MAX_COUNTS] = {{NULL, NULL}};
-        int taken = 1;
-        for (Py_ssize_t k = 0; k < ncounts && taken == 1; k++)
-            taken = can_count(&holding, PyTuple_GET_ITEM(counts, k), ts, now, &where[k]);
-        for (Py_ssize_t k = 0; taken == 1 && k < PyTuple_GET_SIZE(ends); k++)
-            taken = end_anchor(&ended, PyTuple_GET_ITEM(ends, k)) < 0 ? -1 : 1;
-        for (Py_ssize_t k = 0; taken == 1 && k < ncounts; k++)
-            if ((where[k].held != NULL && add_one(where[k].held, (long long)ts) < 0)
-                || (where[k].incident != NULL && touch(where[k].incident, ts) < 0))
-                taken = -1;
-        for (Py_ssize_t k = 0; k < ncounts; k++)
-            Py_XDECREF(where[k].incident);
+        int taken;
+        if (PyTuple_CheckExact(lane) && PyTuple_GET_SIZE(lane) == REJECTION_ITEMS)
+            taken = holding_release(&holding) < 0 ? -1 : rejection(&ask, lane, now);
+        else
+            taken = quiet(&holding, &ended, lane, ts, now);
         if (taken != 1) {
             failed = taken < 0;
             break;

@@ -15,10 +15,11 @@ from logscan.access import Record, Request
 from logscan.assembly import Tally
 from logscan.budget import Budget
 from logscan.correlator import Correlator
-from logscan.model import Fields, IncidentEvent, IncidentState, Line
+from logscan.model import Fields, IncidentEvent, IncidentState, Line, Match
 from logscan.patterns import PatternSet
 from logscan.plans import Plan
 from logscan.track import Lane, Track, weighing
+from logscan.window import EVIDENCE_CAP
 
 if TYPE_CHECKING:
     from logscan._native import Requests
@@ -173,10 +174,10 @@ class Core:
             if len(self._requests) < _REQUESTS_CACHE:  # paths can vary without end
                 self._requests[values] = known
         fields, plan = known
+        key = group or source
+        if _weigh is not None:
+            self._add_lane(key, values, plan, fields)
         if plan.quiet:
-            key = group or source
-            if _weigh is not None:
-                self._add_lane(key, values, plan)
             return self._correlator.observe_quiet(plan, ts, key)
         line = Line(
             source=source, number=number, text=text, ts=ts, ts_inferred=False, group=group,
@@ -184,13 +185,27 @@ class Core:
         )  # fmt: skip
         return self._correlator.observe_fields(signature.id, signature.signal, fields, line)
 
-    def _add_lane(self, key: str, values: tuple[str, ...], plan: Plan) -> None:
-        """Give the C part the lane of a quiet request it did not have (bounded: paths vary
+    def _add_lane(self, key: str, values: tuple[str, ...], plan: Plan, fields: Fields) -> None:
+        """Give the C part the lane of a request it did not have (bounded: paths vary
         without end)."""
         lanes = self._lanes.setdefault(key, {})
         if values not in lanes and self._laned < _REQUESTS_CACHE:
-            lanes[values] = _weighable(self._correlator.lane(plan, key))
+            lanes[values] = self._lane_of(key, plan, fields)
             self._laned += 1
+
+    def _lane_of(self, key: str, plan: Plan, fields: Fields) -> tuple[Any, ...] | None:
+        """A request's lane as logscan/_native_weigh.c takes it: a quiet plan's (see
+        _weighable), or a rejection's (see rejection() there), or None (Python's)."""
+        correlator = self._correlator
+        if plan.quiet:
+            return _weighable(correlator.lane(plan, key))
+        entries = correlator.rejection_lane(plan, key)
+        access = self._patterns.access
+        if entries is None or access is None:
+            return None
+        ids = tuple(signature.id for signature in access.signatures)
+        signal = access.signatures[0].signal  # (all share their signal and fields: access.py)
+        return (entries, Line, Match, signal, fields, ids, access.literals, EVIDENCE_CAP)
 
     def _weighed(self, weighed: tuple[int, float, int, float, float, tuple[int, ...]]) -> int:
         """Account for the requests the C part counted; the index of the next record."""

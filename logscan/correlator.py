@@ -84,7 +84,7 @@ class Correlator:
             match = Match(signature=signature, signal=signal, fields=fields, line=line)
         ts = line.ts
         if _reject is not None and (ts <= self._watermark or ts < self._calm_until):
-            lane = self._rejection_lane(plan, line.group or line.source)
+            lane = self.rejection_lane(plan, line.group or line.source)
             now = max(self._watermark, ts)
             if lane is not None and _reject(lane, match, ts, now, EVIDENCE_CAP):
                 self._watermark = now  # advance's work: nothing resolves before calm_until
@@ -142,7 +142,7 @@ class Correlator:
             self._quiet[(id(plan), key)] = (plan, lane)  # the plan is kept: its id stays its own
         return lane
 
-    def _rejection_lane(self, plan: Plan, key: str) -> RejectionLane | None:
+    def rejection_lane(self, plan: Plan, key: str) -> RejectionLane | None:
         """What a plan that ratio rules count as a rejection does in group `key`, as
         logscan/_native_reject.c takes it (see there), worked out once; None where it may do
         more than count (_feed does it)."""

@@ -350,6 +350,33 @@ def test_requests_weigh_as_lines_do(
     assert _windows(whole) == _windows(plain) == _windows(fast)
 
 
+def test_weigh_counts_the_rejections_of_an_open_overload(
+    pack: PatternSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While an overload is open, a run's rejections are counted in C with its quiet requests
+    (one window, written back before each rejection): the reference's events and windows."""
+    lines = []
+    for n in range(3000):
+        status = "503" if n % 3 == 0 else "200"
+        stamp = f"2026-11-25T00:{n // 1200:02d}:{n / 20 % 60:06.3f}Z"
+        lines.append(f'[pod/api-1/c] {stamp} INFO:     10.0.0.1:1 - "POST /p HTTP/1.1" {status} X')
+    data = "".join(line + "\n" for line in lines).encode()
+    framer = Framer(source="s", prefilter=pack.prefilter, tally=Tally(), access=pack.access)
+    records = framer.feed(data, 0.0) + framer.close(0.0)
+    whole, plain = Core(pack), Core(pack)
+    expected = [event for line in _as_lines(pack.access, records) for event in plain.process(line)]
+    taken = []
+    python_request = Core._request
+    monkeypatch.setattr(
+        Core, "_request", lambda self, r: taken.append(r) or python_request(self, r)
+    )
+    assert whole.process_all(records) == expected
+    assert (whole.summary(), _windows(whole)) == (plain.summary(), _windows(plain))
+    assert ["opened"] == [event.state for event in expected if event.state == "opened"]
+    rejections = [request for request in taken if request[5][2] == "503"]
+    assert len(rejections) < 20  # of 1,000: the lane's first, and the opening and reports
+
+
 def _windows(core_: Core) -> dict[object, object]:
     """What each ratio window of the Core's correlator holds."""
     tracks = core_._correlator._tracks.items()
@@ -533,7 +560,7 @@ def test_a_path_seen_late_is_still_counted_in_c(
     for minute in range(5000):  # each bucket that leaves has a rejection: Python prunes it
         core_.process(_request(1000.5 + 61 * minute))
         core_.process((*rejection[:2], 1000.7 + 61 * minute, *rejection[3:]))
-    assert sum(counted) == 0  # every one went to Python
+    assert [0] * 5000 == counted[0::2]  # every quiet one went to Python
     late = ("s", 1, 400_000.5, "...", "pod", ("GET", "/late", "200"), 0)
     core_.process(late)  # Python: a new bucket's prune, and the lane made for it
     core_.process((*late[:2], 400_000.7, *late[3:]))
