@@ -241,8 +241,9 @@ class Framer:
 
     def _quick(self, text: str, hits: list[Hit], now: float, out: list[Record]) -> bool:
         """Frame the usual kubectl line ("[pod/P/C] 2021-...Z message") without the general
-        machinery: it does not continue its container's held record, it does not open a
-        traceback, and it is held as a plain tuple. False: the general path must take it.
+        machinery: it does not open a traceback, and it is held as a plain tuple; a line
+        that may continue its container's held record (a traceback's next line) is
+        `_continued`. False: the general path must take it.
         The result is the same as `_physical`'s (the framing tests compare the two)."""
         close = text.find("]")
         space = text.find(" ", close + 2)
@@ -250,7 +251,7 @@ class Framer:
             return False
         message = text[space + 1 :]
         stamp = text[close + 2 : space]
-        if not message or message[-1] == ":" or stamp[-1:] != "Z" or self._partials:
+        if not message or stamp[-1:] != "Z" or self._partials:
             return False
         key = text[: close + 1]
         pending = self._pending
@@ -259,8 +260,9 @@ class Framer:
             if len(pending) >= _MAX_GROUPS:
                 return False
         elif message[0] in _CONTINUATION_HEADS or (type(held) is Draft and held.state != OPEN):
-            return False
-        ts = self._timestamps.parse_rfc3339(stamp)
+            return self._continued(key, held, message, stamp, _literals(hits, space + 1))
+        # (a line that ends in ":" may open a traceback: the general path holds it so)
+        ts = None if message[-1] == ":" else self._timestamps.parse_rfc3339(stamp)
         if ts is None:
             return False
         self._number += 1
@@ -271,6 +273,27 @@ class Framer:
         group = text[5:close].partition("/")[0] or self._group
         literals = _literals(hits, space + 1)
         pending[key] = (self._number, ts, message, group, literals)
+        return True
+
+    def _continued(
+        self, key: str, held: Draft | Held, message: str, stamp: str, found: frozenset[str]
+    ) -> bool:
+        """`_quick` for a line that may continue its container's held record (a traceback's
+        frames): what _record and _continues do with it. False: the general path takes it."""
+        state = advance(held.state if isinstance(held, Draft) else OPEN, message)
+        if state is None or (type(held) is Draft and held.blank is not None):
+            return False
+        if self._timestamps.parse_rfc3339(stamp) is None:
+            return False  # the general path keeps the stamp in the message
+        if type(held) is tuple:
+            number, ts, text, group, literals = held
+            held = self._pending[key] = Draft(
+                group=group, number=number, ts=ts, text=text, truncated=False, found=literals
+            )
+        assert type(held) is Draft
+        self._number += 1
+        held.add(message, self._max_line, found)
+        held.state = state
         return True
 
     def _physical(

@@ -200,3 +200,37 @@ def test_a_wide_character_keeps_only_its_own_line_out_of_the_c_lane(
     assert [lines[2] + "\n"] == python_lane
     monkeypatch.undo()
     assert frame(data, [], prefilter=Prefilter(SIGNATURES, native=False), tally=Tally()) == fast
+
+
+def test_a_chained_traceback_joins_alike_in_every_lane() -> None:
+    """A Flask traceback, chained after a blank line, is one record in either quick lane, as
+    in the general path; a line of another container between its lines does not cut it."""
+    messages = [
+        "ERROR in app: Exception on /predict [POST]",
+        "Traceback (most recent call last):",
+        '  File "/app/x.py", line 3, in f',
+        "    return int(x)",
+        "ValueError: unexpected end of stream",
+        "",
+        "During handling of the above exception, another exception occurred:",
+        "",
+        "Traceback (most recent call last):",
+        '\tFile "/app/y.py", line 9, in g',
+        "KeyError: 'x'",
+        '10.0.0.1 - - [25/Nov/2026:00:00:00 +0000] "POST /predict HTTP/1.1" 500 33',
+    ]
+    lines = [f"[pod/a-1/c] 2026-11-25T00:00:{n:02d}.5Z {m}" for n, m in enumerate(messages)]
+    lines.insert(4, "[pod/b-2/c] 2026-11-25T00:00:03.9Z INFO:     Started")
+    uvicorn = [
+        "ERROR: Traceback (most recent call last):",
+        '  File "/app/z.py", line 1, in h',
+        "ValueError: unexpected end of stream",
+    ]
+    lines += [f"[pod/b-2/c] 2026-11-25T00:00:2{n}.5Z {m}" for n, m in enumerate(uvicorn)]
+    data = "".join(f"{line}\n" for line in lines).encode()
+    general = frame(data, [])
+    assert "\n".join(messages[:11]) == general[0].text
+    assert "\n".join(uvicorn) == general[-1].text
+    for native in (False, True):
+        quick = frame(data, [], prefilter=Prefilter(SIGNATURES, native=native), tally=Tally())
+        assert [line for line in general if has_literal(line)] == quick
