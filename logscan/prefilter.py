@@ -73,7 +73,7 @@ class Prefilter(Generic[_S]):
                 for other in literals
                 if other not in literal
                 for size in range(1, min(len(literal), len(other)))
-                if literal.endswith(other[:size])
+                if literal[-size] == other[0] and literal.endswith(other[:size])  # (start-up)
             )
             for literal in literals
         }
