@@ -198,8 +198,8 @@ class Core:
         _weighable), or a rejection's (see rejection() there), or None (Python's)."""
         correlator = self._correlator
         if plan.quiet:
-            return _weighable(correlator.lane(plan, key))
-        entries = correlator.rejection_lane(plan, key)
+            return _weighable(correlator.lanes.quiet(plan, key))
+        entries = correlator.lanes.rejection(plan, key)
         access = self._patterns.access
         if entries is None or access is None:
             return None

@@ -9,9 +9,9 @@ its count doubles, and resolved once the rule has not held for `resolve_after`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from logscan import accel
+from logscan.lanes import Lanes
 from logscan.model import (
     Fields,
     Incident,
@@ -23,13 +23,10 @@ from logscan.model import (
 )
 from logscan.plans import BY_GROUP, Plan, Plans
 from logscan.rules import Role, Rule, RuleType
-from logscan.track import NEVER, Lane, Track, calm_until, weighing
+from logscan.track import NEVER, Track, calm_until
 from logscan.window import EVIDENCE_CAP, CountWindow, RatioWindow, cause_of
 
-_LANES = 4096  # quiet lanes and rejection lanes kept, by plan and group
 _reject = accel.native.reject if accel.native is not None else None
-
-RejectionLane = tuple[tuple[Any, ...], ...]
 
 
 class Correlator:
@@ -43,17 +40,16 @@ class Correlator:
         self._watermark = NEVER
         # Event time before which no open incident can be due to resolve (see advance).
         self._calm_until = NEVER
-        self._quiet: dict[tuple[int, str], tuple[Plan, Lane]] = {}  # by (id(plan), group)
-        self._rejecting: dict[tuple[int, str], tuple[Plan, RejectionLane | None]] = {}  # same
+        self.lanes = Lanes(self._track)  # what quiet and rejected matches do, by group
 
     def __getstate__(self) -> dict[str, object]:
         """A state snapshot leaves out the plans and lanes, worked out again as matches come."""
-        return {k: v for k, v in vars(self).items() if k not in {"_plans", "_quiet", "_rejecting"}}
+        return {k: v for k, v in vars(self).items() if k not in {"_plans", "lanes"}}
 
     def __setstate__(self, state: dict[str, object]) -> None:
         vars(self).update(state)
         self._plans = Plans(self._rules)
-        self._quiet, self._rejecting = {}, {}
+        self.lanes = Lanes(self._track)
         self._calm_until = NEVER  # worked out again at the next advance
 
     @property
@@ -84,7 +80,7 @@ class Correlator:
             match = Match(signature=signature, signal=signal, fields=fields, line=line)
         ts = line.ts
         if _reject is not None and (ts <= self._watermark or ts < self._calm_until):
-            lane = self.rejection_lane(plan, line.group or line.source)
+            lane = self.lanes.rejection(plan, line.group or line.source)
             now = max(self._watermark, ts)
             if lane is not None and _reject(lane, match, ts, now, EVIDENCE_CAP):
                 self._watermark = now  # advance's work: nothing resolves before calm_until
@@ -106,7 +102,7 @@ class Correlator:
         needs of the match (Core.process weighs requests from the C lane with it). It does
         what `_feed` does for such a match, reduced to that (the correlator tests compare)."""
         events = self.advance(ts) if ts > self._watermark else []
-        lane = self.lane(plan, key)
+        lane = self.lanes.quiet(plan, key)
         for track in lane.ends:
             track.last_anchor = NEVER  # the service answered: it is no longer starting
         watermark = self._watermark
@@ -123,53 +119,6 @@ class Correlator:
             ):
                 events.append(event)
         return events
-
-    def lane(self, plan: Plan, key: str) -> Lane:
-        """The tracks a quiet plan touches in group `key`, worked out once."""
-        known = self._quiet.get((id(plan), key))
-        if known is not None and known[0] is plan:
-            return known[1]
-        ends, counts = [], []
-        for rule, role in plan.entries:
-            track = self._track(rule, key)
-            if role.until:
-                ends.append(track)
-            if role.denominator and isinstance(track.window, RatioWindow):
-                suppressible = bool(rule.unless) or rule.type is RuleType.AFTER
-                counts.append((rule, track, track.window, suppressible))
-        lane = Lane(tuple(ends), tuple(counts))
-        if len(self._quiet) < _LANES:
-            self._quiet[(id(plan), key)] = (plan, lane)  # the plan is kept: its id stays its own
-        return lane
-
-    def rejection_lane(self, plan: Plan, key: str) -> RejectionLane | None:
-        """What a plan that ratio rules count as a rejection does in group `key`, as
-        logscan/_native_reject.c takes it (see there), worked out once; None where it may do
-        more than count (_feed does it)."""
-        known = self._rejecting.get((id(plan), key))
-        if known is not None and known[0] is plan:
-            return known[1]
-        lane = self._rejection_entries(plan, key)
-        if len(self._rejecting) < _LANES:
-            self._rejecting[(id(plan), key)] = (plan, lane)  # (the plan keeps its id its own)
-        return lane
-
-    def _rejection_entries(self, plan: Plan, key: str) -> RejectionLane | None:
-        entries = []
-        for rule, role in plan.entries:
-            if (
-                rule.group_by != BY_GROUP or rule.unless or not role.selected
-                or role.unless or role.anchor or role.until or role.replacement
-            ):  # fmt: skip
-                return None
-            track = self._track(rule, key)
-            if rule.type is RuleType.RATIO:
-                entries.append((*weighing(rule, track), role.selected, role.denominator))
-            elif rule.type is RuleType.AFTER and not role.denominator:
-                entries.append((track.window, float(rule.window), float(rule.anchor_within), track))
-            else:
-                return None
-        return tuple(entries)
 
     def _track(self, rule: Rule, key: str) -> Track:
         """The track of `rule` for group `key`, new if there is none yet."""
