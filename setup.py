@@ -12,6 +12,7 @@ SOURCES = [
     "logscan/_native_records.c",
     "logscan/_native_access.c",
     "logscan/_native_weigh.c",
+    "logscan/_native_held.c",
     "logscan/_native_requests.c",
     "logscan/_native_reject.c",
 ]

@@ -6,6 +6,16 @@
  */
 #include "_native.h"
 
+/* *names[k] = the interned texts[k], for each k < n: the attribute names a file reads. */
+int
+interned(PyObject **const names[], const char *const texts[], size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if ((*names[k] = PyUnicode_InternFromString(texts[k])) == NULL)
+            return -1;
+    return 0;
+}
+
 static PyMethodDef module_methods[] = {
     {"longest_line", (PyCFunction)longest_line, METH_O,
      "longest_line(data) -> the length of the longest line, as max(map(len, data.split(b'\\n')))"},

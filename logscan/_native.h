@@ -2,8 +2,8 @@
  * The literals: _native_literals.c; the quick lane (Block): _native_lane.c, with the stamps
  * it reads (_native_stamps.c) and the records it makes (_native_records.c); the request
  * lines' matchers: _native_access.c; a run of requests as the lane hands them on:
- * _native_requests.c; the quiet request's weighing: _native_weigh.c; a rejection's
- * counting: _native_reject.c; the module: _native.c.
+ * _native_requests.c; the requests' weighing: _native_weigh.c, with the windows it holds
+ * (_native_held.c); a rejection's counting: _native_reject.c; the module: _native.c.
  */
 #ifndef LOGSCAN_NATIVE_H
 #define LOGSCAN_NATIVE_H
@@ -59,6 +59,9 @@ extern PyTypeObject LiteralsType;
 extern PyTypeObject BlockType;
 extern PyTypeObject RequestsType;
 
+/* _native.c */
+int interned(PyObject **const names[], const char *const texts[], size_t n);
+
 /* _native_literals.c */
 int scan_into(Literals *self, const Py_UCS1 *s, Py_ssize_t n, Hits *hits);
 void *grow(void *items, Py_ssize_t *capacity, size_t size, Py_ssize_t first);
@@ -91,6 +94,31 @@ PyObject *weigh(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 int weigh_ready(void);
 int long_attr(PyObject *object, PyObject *name, long long *value);
 int touch(PyObject *incident, double ts);
+
+/* _native_held.c: a ratio window as weigh holds it */
+#define MAX_HELD 16 /* windows held at once; a request that needs more: all are written back */
+/* A ratio window as weigh holds it within one call: its slots read once, the requests it
+ * added to the newest bucket and to the denominator written back by held_write. */
+typedef struct {
+    PyObject *window;  /* borrowed: the lanes hold it */
+    PyObject *buckets; /* the deque */
+    PyObject *last;    /* its newest bucket, or NULL when it has none */
+    Py_ssize_t size;
+    long long oldest, newest, rejected, denominator, selectors;
+    long long added; /* requests added to `last`, not yet written */
+    int changed;     /* the denominator is not yet written */
+} Held;
+
+typedef struct {
+    Held items[MAX_HELD];
+    int size;
+} Holding;
+
+int held_ready(void);
+int holding_release(Holding *holding);
+Held *held_of(Holding *holding, PyObject *window);
+int held_prune(Held *held, double horizon);
+int add_one(Held *held, long long second);
 
 /* _native_reject.c */
 PyObject *reject(PyObject *module, PyObject *const *args, Py_ssize_t nargs);

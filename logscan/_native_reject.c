@@ -45,10 +45,7 @@ reject_ready(void)
                            "incident", "severity", "count", "reported_count", "causes",
                            "signals", "views", "signal", "fields", "cause", "status", "http_",
                            "signature", "line"};
-    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
-        if ((*names[k] = PyUnicode_InternFromString(texts[k])) == NULL)
-            return -1;
-    return 0;
+    return interned(names, texts, sizeof names / sizeof names[0]);
 }
 
 /* What one entry will do, worked out before anything is changed. */
