@@ -427,7 +427,7 @@ rejected(PyObject *lane, PyObject *match, double ts, PyObject *now, Py_ssize_t c
 PyObject *
 reject(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 5 || !PyFloat_CheckExact(args[3])) {
+    if (nargs != 5) {
         PyErr_SetString(PyExc_TypeError, "reject(lane, match, ts, now, cap)");
         return NULL;
     }

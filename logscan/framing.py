@@ -281,16 +281,15 @@ class Framer:
         """`_quick` for a line that may continue its container's held record (a traceback's
         frames): what _record and _continues do with it. False: the general path takes it."""
         state = advance(held.state if isinstance(held, Draft) else OPEN, message)
-        if state is None or (type(held) is Draft and held.blank is not None):
+        if state is None or (isinstance(held, Draft) and held.blank is not None):
             return False
         if self._timestamps.parse_rfc3339(stamp) is None:
             return False  # the general path keeps the stamp in the message
-        if type(held) is tuple:
+        if not isinstance(held, Draft):  # held by the quick lane: it grows now
             number, ts, text, group, literals = held
             held = self._pending[key] = Draft(
                 group=group, number=number, ts=ts, text=text, truncated=False, found=literals
             )
-        assert type(held) is Draft
         self._number += 1
         held.add(message, self._max_line, found)
         held.state = state

@@ -213,3 +213,14 @@ def test_rejections_counted_in_c_give_the_same_events_and_state(
     rules = (*pack.rules, parse_rule(_SUPPRESSED_RATIO, "t")) if suppressed else pack.rules
     python, c, _ = _both(rules, matches)
     assert python == c
+
+
+def test_whole_second_times_count_as_their_floats(pack: PatternSet) -> None:
+    """A match whose time is an int (a caller's whole second) counts as its float does."""
+    floats = _overload(20)
+    ints = [
+        dataclasses.replace(m, line=dataclasses.replace(m.line, ts=int(m.line.ts))) for m in floats
+    ]
+    python, c, counted = _both(pack.rules, ints)
+    assert python == c
+    assert True in counted
