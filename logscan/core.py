@@ -16,7 +16,7 @@ from logscan.assembly import Tally
 from logscan.budget import Budget
 from logscan.correlator import Correlator
 from logscan.model import Fields, IncidentEvent, IncidentState, Line, Match
-from logscan.patterns import PatternSet
+from logscan.patterns import PatternSet, Signature
 from logscan.plans import Plan
 from logscan.track import Lane, Track, weighing
 from logscan.window import EVIDENCE_CAP
@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from logscan._native import Requests
 
 _REQUESTS_CACHE = 4096
+_FOUND_CACHE = 1024  # texts kept with what the packs find in them
+_FOUND_TEXT = 200  # longer texts (tracebacks) are not kept
+_UNSEEN: Any = object()
 _weigh = accel.native.weigh if accel.native is not None else None
 
 
@@ -56,8 +59,8 @@ class Core:
     """
 
     __slots__ = (
-        "_correlator", "_laned", "_lanes", "_matches", "_opened", "_patterns", "_requests",
-        "_timeouts", "tally",
+        "_correlator", "_found", "_laned", "_lanes", "_matches", "_opened", "_patterns",
+        "_requests", "_timeouts", "tally",
     )  # fmt: skip
 
     def __init__(self, patterns: PatternSet) -> None:
@@ -72,17 +75,20 @@ class Core:
         # By group, then (method, path, status): the quiet lanes the C part weighs with.
         self._lanes: dict[str, dict[tuple[str, ...], Any]] = {}
         self._laned = 0  # how many lanes are in _lanes
+        # What the packs find in a short record's text: some recur word for word (uvicorn's
+        # "Exceeded concurrency limit." is a tenth of a busy pod's matches).
+        self._found: dict[str, tuple[Signature, Fields] | None] = {}
 
     def __getstate__(self) -> dict[str, object]:
         """Everything but the compiled packs, which a restart loads afresh (see rebind), and
         what is worked out from them."""
-        kept = set(self.__slots__) - {"_lanes", "_laned", "_patterns", "_requests"}
+        kept = set(self.__slots__) - {"_found", "_lanes", "_laned", "_patterns", "_requests"}
         return {name: getattr(self, name) for name in sorted(kept)}
 
     def __setstate__(self, state: dict[str, object]) -> None:
         for name, value in state.items():
             setattr(self, name, value)
-        self._requests, self._lanes, self._laned = {}, {}, 0
+        self._requests, self._lanes, self._laned, self._found = {}, {}, 0, {}
 
     def rebind(self, patterns: PatternSet) -> None:
         """Attach the packs after unpickling (the same packs: the state store checks)."""
@@ -151,12 +157,25 @@ class Core:
         self.tally.add(line.ts)
         if line.literals is not None and not line.literals:
             return []  # most records: no literal of any signature in it
-        found = self._patterns.find(line, self._timeouts, budget)
+        found = self._found.get(line.text, _UNSEEN)
+        if found is _UNSEEN:
+            found = self._find(line, budget)
         if found is None:
             return []
         signature, fields = found
         self._matches[signature.id] += 1
         return self._correlator.observe_fields(signature.id, signature.signal, fields, line)
+
+    def _find(self, line: Line, budget: Budget | None) -> tuple[Signature, Fields] | None:
+        """What the packs find in `line`, kept for its text when it is short and no search ran
+        out of time (a later search might not)."""
+        timeouts = self._timeouts.total()
+        found = self._patterns.find(line, self._timeouts, budget)
+        if len(line.text) <= _FOUND_TEXT and self._timeouts.total() == timeouts:
+            if len(self._found) >= _FOUND_CACHE:
+                self._found.clear()  # bounded: texts can vary without end
+            self._found[line.text] = found
+        return found
 
     def _request(self, request: Request) -> list[IncidentEvent]:
         """`process` for a record a request signature matched (see access.py): the same

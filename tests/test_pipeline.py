@@ -5,6 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from logscan.core import Core
+from logscan.model import Line
 from logscan.patterns import PatternSet
 from logscan.pipeline import Source, Summary, scan
 from logscan.render import to_json
@@ -68,3 +70,18 @@ class TestScan:
         assert [(e.state, e.incident.kind, e.incident.count) for e in whole] == [
             (e.state, e.incident.kind, e.incident.count) for e in merged
         ]
+
+
+class TestCore:
+    def test_texts_kept_with_what_was_found_stay_bounded(self, pack: PatternSet) -> None:
+        """Recurring texts skip the regex, but ever new ones do not grow the Core without end;
+        each is still found as the packs find it."""
+        core = Core(pack)
+        lines = [
+            Line(source="s", number=n, text=f"[CRITICAL] WORKER TIMEOUT (pid:{n})", ts=float(n))
+            for n in range(3000)
+        ]
+        for line in lines + lines[:10]:
+            core.process(line)
+        assert len(core._found) <= 1024
+        assert (("gunicorn.worker_timeout", 3010),) == core.summary().matches
