@@ -11,7 +11,7 @@
  *     or the rule holds after it and opens an incident, raises its severity or reports it
  *     (its count doubled: Correlator._open_or_update);
  *   - an "after" rule counts it: its period (a start) is on.
- * A lane (Correlator._rejecting) is a tuple of entries, one per rule of the plan:
+ * A lane (lanes.Lanes.rejection) is a tuple of entries, one per rule of the plan:
  *   - (window, length, min_count, min_ratio, track, critical_ratio, severities, critical
  *     severities, numerator, denominator): a ratio rule (the first eight as track.weighing
  *     gives them: _native_weigh.c reads the same); numerator: the indices of the selectors
@@ -21,8 +21,8 @@
  * Within the window: RatioWindow's slots (_buckets, a deque of [second, requests,
  * rejections...] lists; _denominator, _rejected, _selectors, _views, evidence); in the
  * incident: OpenIncident's (causes, signals, evidence, views, count, reported_count,
- * severity, last_seen). `cap`: window.EVIDENCE_CAP. tests/test_correlator.py compares with
- * the Python path match by match.
+ * severity, last_seen). `cap`: window.EVIDENCE_CAP. tests/test_reject.py compares with the
+ * Python path match by match, and tests/test_access.py whole runs through weigh.
  */
 #include "_native.h"
 
