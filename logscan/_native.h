@@ -22,7 +22,7 @@ typedef struct {
 #define STRING_SLOTS 64
 typedef struct {
     PyObject *slot[STRING_SLOTS];
-    PyObject *values[STRING_SLOTS]; /* a request's (method, path, status) tuple, likewise */
+    PyObject *values[STRING_SLOTS]; /* a request's (method, path, status) tuple, by content */
 } Strings;
 
 typedef struct {

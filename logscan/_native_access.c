@@ -133,50 +133,64 @@ bento_match(const Py_UCS1 *s, Py_ssize_t n, const unsigned char *word, Py_ssize_
     return 0;
 }
 
+/* The slot of strings->values for the characters of the three spans (method, path, status)
+ * of 1-byte text `data`: by their lengths and two characters of each. */
+static size_t
+values_slot(const Py_UCS1 *data, const Py_ssize_t spans[6])
+{
+    size_t mix = 0;
+    for (int k = 0; k < 3; k++) {
+        Py_ssize_t from = spans[2 * k], n = spans[2 * k + 1] - from;
+        mix = mix * 31u + (size_t)n;
+        if (n > 0)
+            mix = mix * 31u + data[from + n - 1] * 7u + data[from + n / 2];
+    }
+    return mix % STRING_SLOTS;
+}
+
+/* Whether the (method, path, status) tuple `values` holds the characters of the spans. */
+static int
+same_values(PyObject *values, const Py_UCS1 *data, const Py_ssize_t spans[6])
+{
+    for (int k = 0; k < 3; k++) {
+        PyObject *part = PyTuple_GET_ITEM(values, k);
+        Py_ssize_t n = spans[2 * k + 1] - spans[2 * k];
+        if (PyUnicode_KIND(part) != PyUnicode_1BYTE_KIND || PyUnicode_GET_LENGTH(part) != n
+            || memcmp(PyUnicode_1BYTE_DATA(part), data + spans[2 * k], (size_t)n) != 0)
+            return 0;
+    }
+    return 1;
+}
+
 /* The groups (method, path, status) of `shape`'s match in text[start:end] (a 1-byte str),
- * or None; with `strings`, each group's str, and the tuple of the three, is given out again
- * while it is the same text. */
+ * or None; with `strings`, the tuple of the three is given out again while its slot last
+ * held the same characters (most requests: without making three strs to look it up), and
+ * each group's str likewise. */
 PyObject *
 request_values(const Shape *shape, PyObject *text, Py_ssize_t start, Py_ssize_t end,
                Strings *strings)
 {
     Py_ssize_t spans[6];
-    const Py_UCS1 *s = PyUnicode_1BYTE_DATA(text) + start;
+    const Py_UCS1 *data = PyUnicode_1BYTE_DATA(text);
     Py_ssize_t n = end - start;
-    int found = shape->shape == SHAPE_HTTP ? access_match(s, n, shape->table, spans)
-                                           : bento_match(s, n, shape->table, spans);
+    int found = shape->shape == SHAPE_HTTP ? access_match(data + start, n, shape->table, spans)
+                                           : bento_match(data + start, n, shape->table, spans);
     if (!found)
         Py_RETURN_NONE;
     for (int k = 0; k < 6; k++)
         spans[k] += start;
-    PyObject *parts[3] = {NULL, NULL, NULL};
-    for (int k = 0; k < 3; k++) {
-        parts[k] = strings != NULL
-                       ? cached_substring(strings, text, spans[2 * k], spans[2 * k + 1])
-                       : PyUnicode_Substring(text, spans[2 * k], spans[2 * k + 1]);
-        if (parts[k] == NULL) {
-            Py_XDECREF(parts[0]);
-            Py_XDECREF(parts[1]);
-            return NULL;
-        }
-    }
-    PyObject **slot = NULL;
-    if (strings != NULL) { /* the same three strs as the tuple last kept in their slot */
-        size_t mix = (size_t)parts[0] >> 5 ^ (size_t)parts[1] >> 3 ^ (size_t)parts[2] >> 6;
-        slot = &strings->values[mix % STRING_SLOTS];
-        if (*slot != NULL && PyTuple_GET_ITEM(*slot, 0) == parts[0]
-            && PyTuple_GET_ITEM(*slot, 1) == parts[1] && PyTuple_GET_ITEM(*slot, 2) == parts[2]) {
-            for (int k = 0; k < 3; k++)
-                Py_DECREF(parts[k]);
-            return Py_NewRef(*slot);
-        }
-    }
+    PyObject **slot = strings != NULL ? &strings->values[values_slot(data, spans)] : NULL;
+    if (slot != NULL && *slot != NULL && same_values(*slot, data, spans))
+        return Py_NewRef(*slot);
     PyObject *values = PyTuple_New(3);
-    for (int k = 0; k < 3; k++) {
-        if (values == NULL)
-            Py_DECREF(parts[k]);
+    for (int k = 0; values != NULL && k < 3; k++) {
+        PyObject *part = strings != NULL
+                             ? cached_substring(strings, text, spans[2 * k], spans[2 * k + 1])
+                             : PyUnicode_Substring(text, spans[2 * k], spans[2 * k + 1]);
+        if (part == NULL)
+            Py_CLEAR(values);
         else
-            PyTuple_SET_ITEM(values, k, parts[k]); /* steals the reference */
+            PyTuple_SET_ITEM(values, k, part); /* steals the reference */
     }
     if (values != NULL && slot != NULL)
         Py_XSETREF(*slot, Py_NewRef(values));
