@@ -195,11 +195,8 @@ kept_store(Block *self, Keeping *keeping, PyObject *pending, PyObject *empty)
 int
 records_ready(void)
 {
-    for (int k = 0; k < 8; k++) {
-        if (LINE_FIELDS[k] == NULL)
-            LINE_FIELDS[k] = PyUnicode_InternFromString(LINE_FIELD_NAMES[k]);
-        if (LINE_FIELDS[k] == NULL)
-            return -1;
-    }
-    return 0;
+    PyObject **names[8];
+    for (int k = 0; k < 8; k++)
+        names[k] = &LINE_FIELDS[k];
+    return interned(names, LINE_FIELD_NAMES, 8);
 }

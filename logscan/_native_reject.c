@@ -54,12 +54,16 @@ typedef struct {
                           * the entry is an "after" rule's, which it leaves alone */
     PyObject *incident;  /* a new reference to the open incident, or NULL */
     PyObject *numerator; /* borrowed: the lane holds it */
+    PyObject *buckets;   /* a new reference to the window's deque: read once, added to */
+    Py_ssize_t size;     /* its buckets, after the prune */
+    long long newest;    /* the newest one's second, when size > 0 */
     long long second;    /* int(ts) */
     int denominator;
     int holds;           /* the rule holds after the match */
 } Counting;
 
-/* The largest item of a list of ints after 1 is added to those `numerator` names. */
+/* The largest item of a list of ints after 1 is added to those `numerator` names (none
+ * when it is NULL). */
 static int
 most(PyObject *list, PyObject *numerator, long long *largest)
 {
@@ -70,7 +74,7 @@ most(PyObject *list, PyObject *numerator, long long *largest)
     *largest = 0;
     for (Py_ssize_t k = 0; k < PyList_GET_SIZE(list); k++) {
         long long value = PyLong_AsLongLong(PyList_GET_ITEM(list, k));
-        for (Py_ssize_t n = 0; n < PyTuple_GET_SIZE(numerator); n++)
+        for (Py_ssize_t n = 0; numerator != NULL && n < PyTuple_GET_SIZE(numerator); n++)
             value += PyLong_AsSsize_t(PyTuple_GET_ITEM(numerator, n)) == k;
         *largest = k == 0 || value > *largest ? value : *largest;
     }
@@ -114,10 +118,8 @@ add_views(PyObject *object, PyObject *name, PyObject *numerator, PyObject *total
     int failed = 0;
     for (Py_ssize_t n = 0; !failed && n < PyTuple_GET_SIZE(numerator); n++)
         failed = list_add(views, PyLong_AsSsize_t(PyTuple_GET_ITEM(numerator, n)), 1) < 0;
-    PyObject *none = failed ? NULL : PyTuple_New(0); /* the views now include this match */
-    failed = failed || none == NULL || most(views, none, &largest) < 0
+    failed = failed || most(views, NULL, &largest) < 0 /* (they include this match now) */
              || set_long(object, total, largest) < 0;
-    Py_XDECREF(none);
     Py_DECREF(views);
     return failed ? -1 : 0;
 }
@@ -258,15 +260,21 @@ plan_ratio(PyObject *entry, double ts, PyObject *now, double horizon, Counting *
     PyObject *buckets;
     long long newest = 0, denominator = 0, rejected = 0;
     Py_ssize_t size = newest_of(window, &buckets, &newest);
-    Py_XDECREF(buckets);
-    if (size > 0 && newest > counting->second)
+    if (size > 0 && newest > counting->second) {
+        Py_DECREF(buckets);
         return 0; /* an earlier second's bucket: Python finds it */
+    }
     PyObject *views = size < 0 ? NULL : PyObject_GetAttr(window, VIEWS);
     int failed = views == NULL || most(views, counting->numerator, &rejected) < 0
                  || long_attr(window, DENOMINATOR, &denominator) < 0;
     Py_XDECREF(views);
-    if (failed)
+    if (failed) {
+        Py_XDECREF(buckets);
         return -1;
+    }
+    counting->buckets = buckets; /* window_add appends to it, or adds to its newest */
+    counting->size = size;
+    counting->newest = newest;
     denominator += counting->denominator;
     double requests = (double)(denominator > rejected ? denominator : rejected);
     counting->holds = rejected >= min_count && (double)rejected >= min_ratio * requests;
@@ -309,14 +317,11 @@ plan_after(PyObject *entry, double ts, PyObject *now, double horizon)
 static int
 window_add(const Counting *counting, PyObject *match)
 {
-    PyObject *window = counting->window, *buckets, *bucket = NULL;
-    long long newest = 0, selectors = 0;
-    Py_ssize_t size = newest_of(window, &buckets, &newest);
-    if (size < 0 || long_attr(window, SELECTORS, &selectors) < 0) {
-        Py_XDECREF(buckets);
+    PyObject *window = counting->window, *buckets = counting->buckets, *bucket = NULL;
+    long long selectors = 0;
+    if (long_attr(window, SELECTORS, &selectors) < 0)
         return -1;
-    }
-    if (size == 0 || newest < counting->second) {
+    if (counting->size == 0 || counting->newest < counting->second) {
         bucket = PyList_New(2 + (Py_ssize_t)selectors);
         for (Py_ssize_t k = 0; bucket != NULL && k < PyList_GET_SIZE(bucket); k++) {
             PyObject *value = PyLong_FromLongLong(k == 0 ? counting->second : 0);
@@ -330,9 +335,8 @@ window_add(const Counting *counting, PyObject *match)
         if (done == NULL)
             Py_CLEAR(bucket);
     } else {
-        bucket = PySequence_GetItem(buckets, size - 1);
+        bucket = PySequence_GetItem(buckets, counting->size - 1);
     }
-    Py_DECREF(buckets);
     int failed = bucket == NULL || list_add(bucket, 1, counting->denominator) < 0;
     for (Py_ssize_t n = 0; !failed && n < PyTuple_GET_SIZE(counting->numerator); n++)
         failed = list_add(bucket, 2 + PyLong_AsSsize_t(PyTuple_GET_ITEM(counting->numerator, n)),
@@ -418,6 +422,7 @@ rejected(PyObject *lane, PyObject *match, double ts, PyObject *now, Py_ssize_t c
     Py_XDECREF(cause);
     Py_XDECREF(signal);
     for (Py_ssize_t k = 0; k < size; k++) {
+        Py_XDECREF(counting[k].buckets);
         Py_XDECREF(counting[k].window);
         Py_XDECREF(counting[k].incident);
     }

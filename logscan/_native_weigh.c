@@ -45,14 +45,12 @@ static PyObject *LAST_ANCHOR, *NEVER, *INCIDENT, *SEVERITY, *COUNT, *REPORTED_CO
 int
 weigh_ready(void)
 {
-    LAST_ANCHOR = PyUnicode_InternFromString("last_anchor");
+    PyObject **names[] = {&LAST_ANCHOR, &INCIDENT, &SEVERITY, &COUNT, &REPORTED_COUNT,
+                          &LAST_SEEN};
+    const char *texts[] = {"last_anchor", "incident", "severity", "count", "reported_count",
+                           "last_seen"};
     NEVER = PyFloat_FromDouble(-Py_HUGE_VAL);
-    INCIDENT = PyUnicode_InternFromString("incident");
-    SEVERITY = PyUnicode_InternFromString("severity");
-    COUNT = PyUnicode_InternFromString("count");
-    REPORTED_COUNT = PyUnicode_InternFromString("reported_count");
-    LAST_SEEN = PyUnicode_InternFromString("last_seen");
-    return LAST_ANCHOR && NEVER && INCIDENT && SEVERITY && COUNT && REPORTED_COUNT && LAST_SEEN
+    return NEVER != NULL && interned(names, texts, sizeof names / sizeof names[0]) == 0
                    && held_ready() == 0
                ? 0 : -1;
 }
