@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from logscan.correlator import Correlator
 from logscan.model import IncidentState, Line, Match, Severity
 from logscan.patterns import PatternSet
-from logscan.rules import parse_rule
+from logscan.rules import Rule, parse_rule
 from tests.conftest import T0, access, gunicorn, opened, run
 
 
@@ -384,14 +384,18 @@ _SUPPRESSED_RATIO = {
 }  # fmt: skip
 
 
+def _rules(pack: PatternSet, suppressed: bool) -> tuple[Rule, ...]:
+    """The pack's rules, and with `suppressed` the user's ratio rule a start suppresses."""
+    return (*pack.rules, parse_rule(_SUPPRESSED_RATIO, "t")) if suppressed else pack.rules
+
+
 @settings(max_examples=500)
 @given(_matches(), st.booleans())
 def test_matches_given_by_their_parts_give_the_same_events(
     pack: PatternSet, matches: list[Match], suppressed: bool
 ) -> None:
     """observe_fields builds no Match for a quiet plan (most requests): same events."""
-    rules = (*pack.rules, parse_rule(_SUPPRESSED_RATIO, "t")) if suppressed else pack.rules
-    whole, parts = Correlator(rules), Correlator(rules)
+    whole, parts = Correlator(_rules(pack, suppressed)), Correlator(_rules(pack, suppressed))
     for match in matches:
         expected = whole.observe(match)
         got = parts.observe_fields(match.signature, match.signal, match.fields, match.line)

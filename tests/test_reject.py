@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import pytest
@@ -14,9 +14,9 @@ from logscan import correlator as correlator_module
 from logscan.correlator import Correlator
 from logscan.model import IncidentEvent, IncidentState, Line, Match
 from logscan.patterns import PatternSet
-from logscan.rules import parse_rule
+from logscan.rules import Rule, parse_rule
 from logscan.window import RatioWindow
-from tests.test_correlator import _SUPPRESSED_RATIO, _matches
+from tests.test_correlator import _matches, _rules
 
 native = pytest.importorskip(
     "logscan._native", reason="logscan._native was not built (no C compiler)"
@@ -64,12 +64,14 @@ def _state(correlator: Correlator) -> list[object]:
     return found
 
 
-def _both(rules: object, matches: list[Match]) -> tuple[list[object], list[object], list[bool]]:
+def _both(
+    rules: Sequence[Rule], matches: list[Match]
+) -> tuple[list[object], list[object], list[bool]]:
     """Events after each match, then the state, from Python alone and with C; what C took."""
     counted: list[bool] = []
     results = []
     for taking in (None, counted):
-        correlator = Correlator(rules)  # type: ignore[arg-type]
+        correlator = Correlator(rules)
         with _rejections(taking):
             events: list[object] = [correlator.observe(match) for match in matches]
             results.append([*events, _state(correlator), correlator.advance(float("inf"))])
@@ -210,8 +212,7 @@ def test_rejections_counted_in_c_give_the_same_events_and_state(
     pack: PatternSet, matches: list[Match], suppressed: bool
 ) -> None:
     """Whatever the matches, counting rejections in C changes no event and no state."""
-    rules = (*pack.rules, parse_rule(_SUPPRESSED_RATIO, "t")) if suppressed else pack.rules
-    python, c, _ = _both(rules, matches)
+    python, c, _ = _both(_rules(pack, suppressed), matches)
     assert python == c
 
 
