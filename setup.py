@@ -7,6 +7,7 @@ from setuptools import Extension, setup
 SOURCES = [
     "logscan/_native.c",
     "logscan/_native_literals.c",
+    "logscan/_native_vector.c",
     "logscan/_native_lane.c",
     "logscan/_native_stamps.c",
     "logscan/_native_records.c",

@@ -3,7 +3,8 @@
  * it reads (_native_stamps.c) and the records it makes (_native_records.c); the request
  * lines' matchers: _native_access.c; a run of requests as the lane hands them on:
  * _native_requests.c; the requests' weighing: _native_weigh.c, with the windows it holds
- * (_native_held.c); a rejection's counting: _native_reject.c; the module: _native.c.
+ * (_native_held.c); a rejection's counting: _native_reject.c; the module: _native.c. Where a
+ * literal can start, 32 places at a time: _native_vector.c.
  */
 #ifndef LOGSCAN_NATIVE_H
 #define LOGSCAN_NATIVE_H
@@ -16,6 +17,9 @@ typedef struct {
     Py_ssize_t other;
     Py_ssize_t size;
 } Overlap;
+
+/* How many of a literal's first characters the vector scan looks at (_native_vector.c). */
+#define VECTOR_PLACES 3
 
 /* Strings made again and again (a pod's key and name, a status, a path): the last one of
  * each slot is kept and given out again while the text is the same (see cached_substring). */
@@ -37,6 +41,8 @@ typedef struct {
     unsigned char single[256]; /* a literal is this one character */
     Py_ssize_t shortest;       /* the shortest literal's length */
     unsigned char *skip;       /* NULL, or by two characters c0 c1: see scan_into */
+    unsigned char vector;      /* scan_into asks vector_next where a literal can start */
+    unsigned char fingerprint[2 * VECTOR_PLACES][16]; /* see _native_vector.c */
     Overlap *overlaps;         /* each literal's, in order */
     Py_ssize_t *overlap_at;    /* overlaps[overlap_at[i] : overlap_at[i + 1]] are literal i's */
     Py_ssize_t *rank;          /* each literal's place in str order (how Python sorts hits) */
@@ -67,6 +73,10 @@ int scan_into(Literals *self, const Py_UCS1 *s, Py_ssize_t n, Hits *hits);
 void *grow(void *items, Py_ssize_t *capacity, size_t size, Py_ssize_t first);
 PyObject *hit_tuple(Literals *self, Py_ssize_t start, Py_ssize_t literal);
 PyObject *longest_line(PyObject *module, PyObject *data);
+
+/* _native_vector.c */
+int vector_table(Literals *self, int wanted);
+int vector_next(const Literals *self, const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t *at);
 
 /* _native_access.c: the request lines' shapes (access.py's Access.native) */
 #define SHAPE_HTTP 0  /* http.access; its table: the characters \b holds before */

@@ -8,8 +8,12 @@ from logscan.model import Match
 _Request = tuple[str, int, float, str, str, tuple[str, str, str], int]
 
 class Literals:
+    vector: bool
     def __init__(
-        self, literals: tuple[str, ...], overlaps: tuple[tuple[tuple[int, int], ...], ...]
+        self,
+        literals: tuple[str, ...],
+        overlaps: tuple[tuple[tuple[int, int], ...], ...],
+        vector: bool = True,
     ) -> None: ...
     def scan(self, text: str) -> list[tuple[int, str]] | None: ...
     def block(self, text: str) -> Block | None: ...

@@ -49,8 +49,11 @@ class Prefilter(Generic[_S]):
         "_admits", "_cache", "_native", "_overlaps", "_scan", "_signatures", "multiline",
     )  # fmt: skip
 
-    def __init__(self, signatures: Sequence[_S], *, native: bool = True) -> None:
-        """`native=False` scans with `re` even where the C scan is built (for comparison)."""
+    def __init__(
+        self, signatures: Sequence[_S], *, native: bool = True, vector: bool = True
+    ) -> None:
+        """`native=False` scans with `re` even where the C scan is built, `vector=False` with
+        the C scan's skip table alone even where the CPU has AVX2 (both for comparison)."""
         self._signatures = tuple(signatures)
         literals = sorted(
             {lit for s in signatures for lit in s.literals}, key=lambda x: (-len(x), x)
@@ -77,7 +80,7 @@ class Prefilter(Generic[_S]):
             )
             for literal in literals
         }
-        self._native = _compile_native(literals, self._overlaps) if native else None
+        self._native = _compile_native(literals, self._overlaps, vector) if native else None
         self._cache: dict[frozenset[str], tuple[_S, ...]] = {}
         # A literal with a line break could span two lines of a block: blocks cannot be
         # scanned line by line then (the framer falls back to scanning each record).
@@ -126,7 +129,7 @@ class Prefilter(Generic[_S]):
 
 
 def _compile_native(
-    literals: list[str], overlaps: dict[str, tuple[tuple[str, int], ...]]
+    literals: list[str], overlaps: dict[str, tuple[tuple[str, int], ...]], vector: bool
 ) -> Literals | None:
     """The C scan of `literals` (in alternation order), or None: not built, or a literal has
     a character it does not handle (above U+00FF)."""
@@ -140,4 +143,4 @@ def _compile_native(
     table = tuple(
         tuple((index[other], size) for other, size in overlaps[literal]) for literal in literals
     )
-    return accel.native.Literals(tuple(literals), table)
+    return accel.native.Literals(tuple(literals), table, vector)

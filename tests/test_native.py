@@ -1,4 +1,5 @@
-"""The C literal scan (logscan/_native_literals.c) gives exactly the hits of the `re` scan it replaces.
+"""The C literal scan (logscan/_native_literals.c) gives exactly the hits of the `re` scan it replaces,
+with its vector scan (logscan/_native_vector.c) and with its skip table alone.
 The C lane's stamps (logscan/_native_stamps.c) are TimestampParser's to the last bit.
 
 Where the module was not built (no C compiler), these tests skip: logscan then runs the `re`
@@ -7,6 +8,7 @@ scan, which the other prefilter tests cover. CI builds it (.ci/run checks that i
 
 from __future__ import annotations
 
+import platform
 from dataclasses import fields
 from datetime import datetime
 from pathlib import Path
@@ -32,15 +34,17 @@ native = pytest.importorskip(
 _signatures = signature_lists("abé ")
 
 
-def both(signatures: list[Sig]) -> tuple[Prefilter[Sig], Prefilter[Sig]]:
-    return Prefilter(signatures), Prefilter(signatures, native=False)
+def same_hits_as_re(signatures: list[Sig], text: str) -> None:
+    """Both C scans (vector where the CPU has AVX2, and skip table alone) find what `re` finds."""
+    reference = Prefilter(signatures, native=False).scan(text)
+    assert reference == Prefilter(signatures).scan(text)
+    assert reference == Prefilter(signatures, vector=False).scan(text)
 
 
 @given(_signatures, st.text(alphabet="abé \nж", max_size=80))
 def test_the_same_hits_as_re(signatures: list[Sig], text: str) -> None:
     """Positions, literals and their order: the framer relies on all three."""
-    fast, reference = both(signatures)
-    assert reference.scan(text) == fast.scan(text)
+    same_hits_as_re(signatures, text)
 
 
 # Literals of 3 or more characters: the C scan then moves on by the skip table (Wu-Manber's).
@@ -56,16 +60,60 @@ _long_literals = st.lists(
 
 @given(_long_literals, st.text(alphabet="abé \nж", max_size=300))
 def test_the_skip_table_passes_over_no_hit(signatures: list[Sig], text: str) -> None:
-    fast, reference = both(signatures)
-    assert reference.scan(text) == fast.scan(text)
+    same_hits_as_re(signatures, text)
 
 
-def test_the_skip_table_finds_literals_at_either_end() -> None:
-    compiled = native.Literals(("HTTP/", "Worker exiting"), ((), ()))
+# The vector scan reads each character's two halves: the literals and the text take any
+# 1-byte character (below U+0100), the high half set included.
+_latin1 = "ab\x00\x0f\x10\x7f\x80\x8fé\xf0\xff \n"
+
+
+@given(
+    st.lists(
+        st.builds(
+            lambda ls: Sig(tuple(ls)),
+            st.lists(st.text(alphabet=_latin1, min_size=3, max_size=6), min_size=1, max_size=4),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    st.text(alphabet=_latin1, min_size=30, max_size=400),
+)
+def test_the_vector_scan_misses_no_character(signatures: list[Sig], text: str) -> None:
+    same_hits_as_re(signatures, text)
+
+
+@pytest.mark.parametrize("vector", [True, False], ids=["vector", "skip table"])
+def test_a_literal_is_found_at_every_place(vector: bool) -> None:
+    """Across the vector scan's 32-place steps and the end of the text, where the skip table
+    takes over."""
+    compiled = native.Literals(("HTTP/", "Worker exiting"), ((), ()), vector)
+    for size in (5, 33, 34, 35, 40, 70, 100):
+        for at in range(size - 4):
+            text = "-" * at + "HTTP/" + "=" * (size - at - 5)
+            assert [(at, "HTTP/")] == compiled.scan(text), (size, at)
     text = "HTTP/ x Worker exiting HTTP/"
     assert [(0, "HTTP/"), (8, "Worker exiting"), (23, "HTTP/")] == compiled.scan(text)
     assert [] == compiled.scan("HTTP")
     assert [] == compiled.scan("TTP/ Worker exitin")
+
+
+def _has_avx2() -> bool:
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return platform.machine() == "x86_64" and " avx2" in flags
+
+
+@pytest.mark.skipif(not _has_avx2(), reason="the vector scan needs an x86-64 CPU with AVX2")
+def test_the_vector_scan_runs_where_the_cpu_has_avx2(pack: PatternSet) -> None:
+    """Not a silent fallback to the skip table; and not for literals shorter than three."""
+    native_scan = pack.prefilter.native
+    assert native_scan is not None
+    assert native_scan.vector
+    assert not native.Literals(("HTTP/",), ((),), False).vector
+    assert not native.Literals(("ab", "HTTP/"), ((), ())).vector
 
 
 def test_it_is_the_c_scan_that_runs() -> None:
