@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint types check bench clean
+.PHONY: install demo test lint types check sanitize bench clean
 
 $(STAMP): pyproject.toml setup.py $(wildcard logscan/_native*.[ch])
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ types: $(STAMP)
 	$(BIN)/mypy
 
 check: lint types test
+
+# The tests that drive the C part, on a build with ASan and UBSan (needs gcc or clang).
+sanitize: $(STAMP)
+	scripts/sanitize.sh
 
 # Throughput and peak RSS next to grep and wc on a synthetic corpus, cached in bench-out/, then
 # `logscan watch` follow latency and idle CPU (docs/benchmarks.md). The issue's full numbers:
