@@ -97,11 +97,16 @@ class Framer:
         end = data.rfind(b"\n")
         if end < 0:
             buffer += data
-        else:  # the whole lines, copied once at most: a partial line that waits starts them
+        else:  # the whole lines, not copied: a partial line that waits is completed apart
             view = memoryview(data)
-            complete = b"".join((buffer, view[: end + 1])) if buffer else view[: end + 1]
-            buffer.clear()
-            self._lines(complete, now, out)
+            start = 0
+            if buffer:
+                start = data.find(b"\n") + 1
+                buffer += view[:start]
+                self._lines(buffer, now, out)
+                buffer.clear()
+            if start <= end:
+                self._lines(view[start : end + 1], now, out)
             buffer += view[end + 1 :]
         if len(buffer) > self._max_line + 1:  # + 1: a "\r" before the "\n" is not content
             self._physical(_decode(bytes(buffer[: self._max_line])), True, now, out, None)
@@ -158,7 +163,9 @@ class Framer:
         out += self.flush(now)
         return out
 
-    def _lines(self, complete: bytes | memoryview, now: float, out: list[Record]) -> None:
+    def _lines(
+        self, complete: bytes | bytearray | memoryview, now: float, out: list[Record]
+    ) -> None:
         """Frame whole lines ("\n"-terminated); decode them at once unless one is too long."""
         limit = self._max_line
         if len(complete) > limit + 1 and _longest_line(complete) > limit:
@@ -474,7 +481,7 @@ def _by_width(text: str) -> Iterator[tuple[str, bool]]:
         yield text[at:], False
 
 
-def _split_longest(data: bytes | memoryview) -> int:
+def _split_longest(data: bytes | bytearray | memoryview) -> int:
     return max(map(len, bytes(data).split(b"\n")))
 
 
