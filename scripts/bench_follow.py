@@ -15,7 +15,7 @@ previous trial's, so windows never overlap; trials are apart by a seeded 20-50 m
 each measures a wake from idle, not a batch. The same is done for `logscan watch -` fed
 through a pipe. `--follow-poll` adds the file variant without watchdog: logscan has no switch
 for it, so the child runs with a `watchdog` package on PYTHONPATH whose import fails, which
-is logscan's documented fallback (polling every 0.25 s) when watchdog is not installed.
+is logscan's documented fallback (polling every 0.1 s) when watchdog is not installed.
 
 Idle CPU: after the trials, the file child is left on its now quiet file for `--idle-seconds`;
 its CPU time (utime + stime of /proc/PID/stat, all threads) over the wall time, in %.
@@ -41,6 +41,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from logscan.sources.file import POLL_INTERVAL_S
 
 ROOT = Path(__file__).resolve().parent.parent
 LOGSCAN = ROOT / ".venv" / "bin" / "logscan"
@@ -264,7 +266,9 @@ def follow_section(args: argparse.Namespace, corpora: object) -> None:
             env = {**os.environ, "PYTHONPATH": str(scratch / "nowatchdog")}
             # Trials are paced by the child's own output, which comes a fixed time after a poll;
             # a random wait over one poll interval keeps the third line off a fixed phase.
-            variants.insert(1, Variant("file (polling)", stdin=False, env=env, jitter_s=0.25))
+            variants.insert(
+                1, Variant("file (polling)", stdin=False, env=env, jitter_s=POLL_INTERVAL_S)
+            )
         results = [run_variant(variant, args, scratch) for variant in variants]
     print("\n## Follow latency and idle CPU (`logscan watch`)\n")
     print(

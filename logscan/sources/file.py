@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 _log = logging.getLogger("logscan.sources.file")
 
 _STOP_CHECK_S = 0.2  # the longest wait between looks at `stop`, whatever the poll interval
+# Without file events: a look every 0.1 s, so a line waits at most that (and the runner's 50 ms
+# hold) to be read: p99 under 250 ms as with events, for ~10 stats a second per file.
+POLL_INTERVAL_S = 0.1
 
 
 class FileSource:
@@ -46,7 +49,7 @@ class FileSource:
         *,
         from_start: bool = False,
         positions: Mapping[str, Checkpoint] | None = None,
-        poll_interval: float = 0.25,
+        poll_interval: float = POLL_INTERVAL_S,
         use_watchdog: bool = True,
         rescan_interval: float = 1.0,
         head_bytes: int = 1024,
