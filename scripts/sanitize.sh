@@ -34,9 +34,9 @@ if [ $# -eq 0 ]; then
 fi
 cd "$work"
 # CPython's own allocator would hide the C part's reads past an object from ASan; its leaks at
-# exit are not ours.
+# exit are not ours. A report goes to stderr (--capture=sys leaves it there).
 LD_PRELOAD="$preload" ASAN_OPTIONS=detect_leaks=0 PYTHONMALLOC=malloc PYTHONPATH="$work" \
-  "$python" -m pytest -q -p no:cacheprovider --capture=sys "$@" # a report goes to stderr
+  "$python" -m pytest -q -p no:cacheprovider --capture=sys --hypothesis-profile=sanitize "$@"
 # The tests must have run on the sanitized build, not on an installed one.
 LD_PRELOAD="$preload" ASAN_OPTIONS=detect_leaks=0 PYTHONPATH="$work" "$python" -c \
   "import logscan._native as n, sys; sys.exit(not n.__file__.startswith('$work'))"

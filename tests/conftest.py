@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from logscan.correlator import Correlator
 from logscan.model import IncidentEvent, IncidentState, Line
@@ -15,6 +16,10 @@ from logscan.patterns import PatternSet, load_patterns
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 T0 = datetime(2021, 5, 25, 1, 9, 8, tzinfo=UTC).timestamp()
+
+# scripts/sanitize.sh runs the tests on a build with ASan, several times slower: there what
+# is checked is memory, not how fast hypothesis draws or a test runs.
+settings.register_profile("sanitize", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @pytest.fixture(scope="session")
