@@ -1,8 +1,6 @@
-/* logscan._native: logscan's optional C part (see prefilter.py, framing.py, access.py);
- * pure Python does the same where it is not built. The literal scan is in
- * _native_literals.c, the framer's quick lane in _native_lane.c, the request lines' matchers
- * in _native_access.c, a run of requests in _native_requests.c, the quiet request's weighing
- * in _native_weigh.c.
+/* logscan._native: logscan's optional C part (see prefilter.py, framing.py, access.py,
+ * core.py); pure Python does the same where it is not built. Which file does what:
+ * _native.h. Here: the module, and the helpers every file uses.
  */
 #include "_native.h"
 
@@ -13,6 +11,46 @@ interned(PyObject **const names[], const char *const texts[], size_t n)
     for (size_t k = 0; k < n; k++)
         if ((*names[k] = PyUnicode_InternFromString(texts[k])) == NULL)
             return -1;
+    return 0;
+}
+
+/* The counts the C part reads and writes in Python objects (windows, incidents) are ints. */
+
+/* *value = object.name */
+int
+long_attr(PyObject *object, PyObject *name, long long *value)
+{
+    PyObject *found = PyObject_GetAttr(object, name);
+    if (found == NULL)
+        return -1;
+    *value = PyLong_AsLongLong(found);
+    Py_DECREF(found);
+    return *value == -1 && PyErr_Occurred() ? -1 : 0;
+}
+
+/* object.name = value */
+int
+set_long(PyObject *object, PyObject *name, long long value)
+{
+    PyObject *number = PyLong_FromLongLong(value);
+    int failed = number == NULL || PyObject_SetAttr(object, name, number) < 0;
+    Py_XDECREF(number);
+    return failed ? -1 : 0;
+}
+
+/* list[index] += by */
+int
+list_add(PyObject *list, Py_ssize_t index, long long by)
+{
+    if (!PyList_CheckExact(list) || index < 0 || index >= PyList_GET_SIZE(list)) {
+        PyErr_SetString(PyExc_IndexError, "no such count in a list of counts");
+        return -1;
+    }
+    long long value = PyLong_AsLongLong(PyList_GET_ITEM(list, index));
+    PyObject *sum = value == -1 && PyErr_Occurred() ? NULL : PyLong_FromLongLong(value + by);
+    if (sum == NULL)
+        return -1;
+    PyList_SetItem(list, index, sum); /* steals the reference */
     return 0;
 }
 

@@ -67,6 +67,9 @@ extern PyTypeObject RequestsType;
 
 /* _native.c */
 int interned(PyObject **const names[], const char *const texts[], size_t n);
+int long_attr(PyObject *object, PyObject *name, long long *value);
+int set_long(PyObject *object, PyObject *name, long long value);
+int list_add(PyObject *list, Py_ssize_t index, long long by);
 
 /* _native_literals.c */
 int scan_into(Literals *self, const Py_UCS1 *s, Py_ssize_t n, Hits *hits);
@@ -102,7 +105,6 @@ PyObject *match_access(PyObject *module, PyObject *const *args, Py_ssize_t nargs
 /* _native_weigh.c */
 PyObject *weigh(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 int weigh_ready(void);
-int long_attr(PyObject *object, PyObject *name, long long *value);
 int touch(PyObject *incident, double ts);
 
 /* _native_held.c: a ratio window as weigh holds it */
@@ -129,6 +131,7 @@ int holding_release(Holding *holding);
 Held *held_of(Holding *holding, PyObject *window);
 int held_prune(Held *held, double horizon);
 int add_one(Held *held, long long second);
+PyObject *new_bucket(PyObject *buckets, long long second, long long selectors);
 
 /* _native_reject.c */
 PyObject *reject(PyObject *module, PyObject *const *args, Py_ssize_t nargs);

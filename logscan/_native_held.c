@@ -36,35 +36,18 @@ bucket_at(PyObject *buckets, Py_ssize_t index, long long *second)
     return bucket;
 }
 
-/* bucket[1] += by */
-static int
-bucket_add(PyObject *bucket, long long by)
-{
-    PyObject *amount = PyLong_FromLongLong(by);
-    PyObject *sum = amount ? PyNumber_Add(PyList_GET_ITEM(bucket, 1), amount) : NULL;
-    Py_XDECREF(amount);
-    if (sum == NULL)
-        return -1;
-    PyList_SetItem(bucket, 1, sum); /* steals the reference */
-    return 0;
-}
-
 /* Put what was added to the newest bucket into it, and the denominator into the window. */
 static int
 held_write(Held *held)
 {
     long long added = held->added;
     held->added = 0;
-    if (added != 0 && bucket_add(held->last, added) < 0)
+    if (added != 0 && list_add(held->last, 1, added) < 0)
         return -1;
     if (!held->changed)
         return 0;
     held->changed = 0;
-    PyObject *denominator = PyLong_FromLongLong(held->denominator);
-    int failed = denominator == NULL
-                 || PyObject_SetAttr(held->window, DENOMINATOR, denominator) < 0;
-    Py_XDECREF(denominator);
-    return failed ? -1 : 0;
+    return set_long(held->window, DENOMINATOR, held->denominator);
 }
 
 /* Write every held window back and let them go; -1 if a write failed. */
@@ -159,28 +142,39 @@ held_prune(Held *held, double horizon)
     return 1;
 }
 
-/* Add a request in `second` to a held window: a new bucket, as RatioWindow._bucket makes it,
- * when the newest is an earlier second's (or there is none). */
+/* RatioWindow._bucket's new bucket for `second`, [second, 0, 0 per selector...], appended to
+ * the window's `buckets`: a new reference to it, or NULL on error. */
+PyObject *
+new_bucket(PyObject *buckets, long long second, long long selectors)
+{
+    PyObject *bucket = PyList_New(2 + (Py_ssize_t)selectors);
+    for (Py_ssize_t k = 0; bucket != NULL && k < PyList_GET_SIZE(bucket); k++) {
+        PyObject *value = PyLong_FromLongLong(k == 0 ? second : 0);
+        if (value == NULL)
+            Py_CLEAR(bucket);
+        else
+            PyList_SET_ITEM(bucket, k, value);
+    }
+    PyObject *done = bucket ? PyObject_CallMethodOneArg(buckets, APPEND, bucket) : NULL;
+    if (done == NULL) {
+        Py_XDECREF(bucket);
+        return NULL;
+    }
+    Py_DECREF(done);
+    return bucket;
+}
+
+/* Add a request in `second` to a held window: a new bucket when the newest is an earlier
+ * second's (or there is none). */
 int
 add_one(Held *held, long long second)
 {
     if (held->size == 0 || held->newest < second) {
         if (held_write(held) < 0)
             return -1;
-        PyObject *bucket = PyList_New(2 + (Py_ssize_t)held->selectors);
-        for (Py_ssize_t k = 0; bucket != NULL && k < 2 + held->selectors; k++) {
-            PyObject *value = k == 0 ? PyLong_FromLongLong(second) : PyLong_FromLong(0);
-            if (value == NULL)
-                Py_CLEAR(bucket);
-            else
-                PyList_SET_ITEM(bucket, k, value);
-        }
-        PyObject *done = bucket ? PyObject_CallMethodOneArg(held->buckets, APPEND, bucket) : NULL;
-        if (done == NULL) {
-            Py_XDECREF(bucket);
+        PyObject *bucket = new_bucket(held->buckets, second, held->selectors);
+        if (bucket == NULL)
             return -1;
-        }
-        Py_DECREF(done);
         Py_XSETREF(held->last, bucket);
         if (held->size++ == 0)
             held->oldest = second;

@@ -81,32 +81,6 @@ most(PyObject *list, PyObject *numerator, long long *largest)
     return PyErr_Occurred() ? -1 : 0;
 }
 
-/* list[index] += by, for a list of ints */
-static int
-list_add(PyObject *list, Py_ssize_t index, long long by)
-{
-    if (!PyList_CheckExact(list) || index < 0 || index >= PyList_GET_SIZE(list)) {
-        PyErr_SetString(PyExc_IndexError, "reject(): no such count");
-        return -1;
-    }
-    long long value = PyLong_AsLongLong(PyList_GET_ITEM(list, index));
-    PyObject *sum = value == -1 && PyErr_Occurred() ? NULL : PyLong_FromLongLong(value + by);
-    if (sum == NULL)
-        return -1;
-    PyList_SetItem(list, index, sum); /* steals the reference */
-    return 0;
-}
-
-/* object.name = value, for an int */
-static int
-set_long(PyObject *object, PyObject *name, long long value)
-{
-    PyObject *number = PyLong_FromLongLong(value);
-    int failed = number == NULL || PyObject_SetAttr(object, name, number) < 0;
-    Py_XDECREF(number);
-    return failed ? -1 : 0;
-}
-
 /* views[index] += 1 for each index `numerator` names; then object.total = max(views) */
 static int
 add_views(PyObject *object, PyObject *name, PyObject *numerator, PyObject *total)
@@ -312,8 +286,7 @@ plan_after(PyObject *entry, double ts, PyObject *now, double horizon)
 }
 
 /* RatioWindow.add(match, numerator, denominator): the match's second's bucket (a new one,
- * as RatioWindow._bucket makes it, when the newest is an earlier second's), the totals and
- * the evidence. */
+ * new_bucket, when the newest is an earlier second's), the totals and the evidence. */
 static int
 window_add(const Counting *counting, PyObject *match)
 {
@@ -321,22 +294,10 @@ window_add(const Counting *counting, PyObject *match)
     long long selectors = 0;
     if (long_attr(window, SELECTORS, &selectors) < 0)
         return -1;
-    if (counting->size == 0 || counting->newest < counting->second) {
-        bucket = PyList_New(2 + (Py_ssize_t)selectors);
-        for (Py_ssize_t k = 0; bucket != NULL && k < PyList_GET_SIZE(bucket); k++) {
-            PyObject *value = PyLong_FromLongLong(k == 0 ? counting->second : 0);
-            if (value == NULL)
-                Py_CLEAR(bucket);
-            else
-                PyList_SET_ITEM(bucket, k, value);
-        }
-        PyObject *done = bucket ? PyObject_CallMethodOneArg(buckets, APPEND, bucket) : NULL;
-        Py_XDECREF(done);
-        if (done == NULL)
-            Py_CLEAR(bucket);
-    } else {
+    if (counting->size == 0 || counting->newest < counting->second)
+        bucket = new_bucket(buckets, counting->second, selectors);
+    else
         bucket = PySequence_GetItem(buckets, counting->size - 1);
-    }
     int failed = bucket == NULL || list_add(bucket, 1, counting->denominator) < 0;
     for (Py_ssize_t n = 0; !failed && n < PyTuple_GET_SIZE(counting->numerator); n++)
         failed = list_add(bucket, 2 + PyLong_AsSsize_t(PyTuple_GET_ITEM(counting->numerator, n)),

@@ -55,17 +55,6 @@ weigh_ready(void)
                ? 0 : -1;
 }
 
-int
-long_attr(PyObject *object, PyObject *name, long long *value)
-{
-    PyObject *found = PyObject_GetAttr(object, name);
-    if (found == NULL)
-        return -1;
-    *value = PyLong_AsLongLong(found);
-    Py_DECREF(found);
-    return *value == -1 && PyErr_Occurred() ? -1 : 0;
-}
-
 /* Where one count entry adds a request: its window (NULL when the request is too late for
  * it), and the open incident whose last_seen it moves (a new reference, or NULL). */
 typedef struct {
