@@ -18,7 +18,11 @@ from logscan.window import EVIDENCE_CAP, WEAK_CAUSES
 
 @dataclass(slots=True, kw_only=True)
 class OpenIncident:
-    """One incident from the moment its rule first held until it resolves."""
+    """One incident from the moment its rule first held until it resolves.
+
+    logscan/_native_weigh.c moves `last_seen`, and logscan/_native_reject.c counts a
+    rejection into `causes`, `signals`, `evidence`, `views`, `count` and `last_seen`, as
+    Python does (tests/test_reject.py compares): a change to these fields is a change there."""
 
     rule: Rule
     id: str

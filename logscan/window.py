@@ -86,10 +86,12 @@ class RatioWindow:
     """Per-second counts of numerator selectors and the denominator, plus recent evidence.
 
     Running totals are kept as buckets enter and leave, so asking for them on every request
-    costs nothing however long the window is. logscan/_native_weigh.c reads `_buckets`,
-    `_denominator`, `_rejected` and `_selectors`, adds quiet requests to the newest bucket (or a
-    new one), takes out leaving buckets without rejections and writes `_denominator` back: a
-    change to their layout is a change there too (tests/test_access.py compares the two).
+    costs nothing however long the window is. The C part works on these slots as Python
+    does: logscan/_native_held.c (for _native_weigh.c) reads `_buckets`, `_denominator`,
+    `_rejected` and `_selectors`, adds quiet requests to the newest bucket (or a new one),
+    takes out leaving buckets without rejections and writes `_denominator` back;
+    logscan/_native_reject.c adds rejections, to `_views` and `evidence` too. A change to their
+    layout is a change there too (tests/test_access.py and tests/test_reject.py compare).
     """
 
     __slots__ = (
