@@ -105,6 +105,8 @@ PyObject *match_access(PyObject *module, PyObject *const *args, Py_ssize_t nargs
 /* _native_weigh.c */
 PyObject *weigh(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 int weigh_ready(void);
+int only_touches(PyObject *entry, PyObject *incident, long long count, double rejected,
+                 double requests);
 int touch(PyObject *incident, double ts);
 
 /* _native_held.c: a ratio window as weigh holds it */

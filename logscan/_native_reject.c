@@ -29,22 +29,20 @@
 #define MAX_ENTRIES 8 /* rules one match counts for */
 
 static PyObject *BUCKETS, *DENOMINATOR, *REJECTED, *SELECTORS, *VIEWS, *EVIDENCE, *APPEND,
-    *PRUNE, *ENTRIES, *LAST_ANCHOR, *INCIDENT, *SEVERITY, *COUNT, *REPORTED_COUNT, *CAUSES,
-    *SIGNALS, *INCIDENT_VIEWS, *SIGNAL, *FIELDS, *CAUSE, *STATUS, *HTTP, *MATCH_SIGNATURE,
-    *MATCH_LINE;
+    *PRUNE, *ENTRIES, *LAST_ANCHOR, *INCIDENT, *COUNT, *CAUSES, *SIGNALS, *INCIDENT_VIEWS,
+    *SIGNAL, *FIELDS, *CAUSE, *STATUS, *HTTP, *MATCH_SIGNATURE, *MATCH_LINE;
 
 int
 reject_ready(void)
 {
     PyObject **names[] = {&BUCKETS, &DENOMINATOR, &REJECTED, &SELECTORS, &VIEWS, &EVIDENCE,
-                          &APPEND, &PRUNE, &ENTRIES, &LAST_ANCHOR, &INCIDENT, &SEVERITY, &COUNT,
-                          &REPORTED_COUNT, &CAUSES, &SIGNALS, &INCIDENT_VIEWS, &SIGNAL, &FIELDS,
-                          &CAUSE, &STATUS, &HTTP, &MATCH_SIGNATURE, &MATCH_LINE};
+                          &APPEND, &PRUNE, &ENTRIES, &LAST_ANCHOR, &INCIDENT, &COUNT, &CAUSES,
+                          &SIGNALS, &INCIDENT_VIEWS, &SIGNAL, &FIELDS, &CAUSE, &STATUS, &HTTP,
+                          &MATCH_SIGNATURE, &MATCH_LINE};
     const char *texts[] = {"_buckets", "_denominator", "_rejected", "_selectors", "_views",
                            "evidence", "append", "prune", "_entries", "last_anchor",
-                           "incident", "severity", "count", "reported_count", "causes",
-                           "signals", "views", "signal", "fields", "cause", "status", "http_",
-                           "signature", "line"};
+                           "incident", "count", "causes", "signals", "views", "signal",
+                           "fields", "cause", "status", "http_", "signature", "line"};
     return interned(names, texts, sizeof names / sizeof names[0]);
 }
 
@@ -191,32 +189,6 @@ newest_of(PyObject *window, PyObject **buckets, long long *newest)
     return PyErr_Occurred() ? -1 : size;
 }
 
-/* Whether the rule of a ratio entry, holding after the match with its incident open, only
- * moves the incident's last_seen: its severity does not rise and its count does not reach
- * twice the count last reported. 1, 0 (Python opens, raises or reports), -1 on error. */
-static int
-only_touches(PyObject *entry, PyObject *incident, PyObject *numerator, double rejected,
-             double requests)
-{
-    double critical_ratio = PyFloat_AsDouble(PyTuple_GET_ITEM(entry, 5));
-    PyObject *calm = PyTuple_GET_ITEM(entry, 6); /* the severities the rule's does not rise above */
-    if (critical_ratio != 0.0 && rejected >= critical_ratio * requests)
-        calm = PyTuple_GET_ITEM(entry, 7); /* those critical does not rise above */
-    PyObject *severity = PyObject_GetAttr(incident, SEVERITY);
-    PyObject *views = severity ? PyObject_GetAttr(incident, INCIDENT_VIEWS) : NULL;
-    long long count = 0, reported = 0;
-    int failed = views == NULL || !PyTuple_CheckExact(calm) || most(views, numerator, &count) < 0
-                 || long_attr(incident, REPORTED_COUNT, &reported) < 0;
-    int stays = 0;
-    for (Py_ssize_t k = 0; !failed && k < PyTuple_GET_SIZE(calm); k++)
-        stays |= PyTuple_GET_ITEM(calm, k) == severity;
-    Py_XDECREF(severity);
-    Py_XDECREF(views);
-    if (failed && !PyErr_Occurred())
-        PyErr_SetString(PyExc_TypeError, "reject(): severities not risen above are a tuple");
-    return failed ? -1 : stays && count < 2 * reported;
-}
-
 /* What a ratio entry will do with the match (Correlator._count_ratio, _severity and
  * _open_or_update): 1 and *counting says, 0: decline, -1: error. It may prune the window. */
 static int
@@ -260,8 +232,14 @@ plan_ratio(PyObject *entry, double ts, PyObject *now, double horizon, Counting *
     if (counting->holds) {
         if (counting->incident == NULL)
             return 0; /* the rule opens an incident */
-        int touches = only_touches(entry, counting->incident, counting->numerator,
-                                   (double)rejected, requests);
+        /* the incident's count after the match: its views' largest (Correlator._count_ratio) */
+        PyObject *seen = PyObject_GetAttr(counting->incident, INCIDENT_VIEWS);
+        long long count = 0;
+        int touches = seen == NULL || most(seen, counting->numerator, &count) < 0
+                          ? -1
+                          : only_touches(entry, counting->incident, count, (double)rejected,
+                                         requests);
+        Py_XDECREF(seen);
         if (touches <= 0)
             return touches;
     }

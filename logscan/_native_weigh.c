@@ -62,43 +62,51 @@ typedef struct {
     PyObject *incident;
 } Count;
 
-/* Whether a rule that holds after a request, with its incident open, does nothing but move
- * the incident's last_seen (Correlator._open_or_update): its severity does not rise and its
- * count has not doubled since it was last reported. 1: *incident is that incident; 0:
- * decline (Python opens one, or reports); -1: error. */
-static int
-can_update(PyObject *entry, long long rejected, long long requests, PyObject **incident)
+/* Whether the rule of a ratio entry (track.weighing), holding with `rejected` of `requests`
+ * and its open `incident` at `count`, does nothing but move the incident's last_seen
+ * (Correlator._severity, _open_or_update): its severity does not rise and its count does not
+ * reach twice the count last reported. 1, 0 (Python raises or reports), -1 on error. */
+int
+only_touches(PyObject *entry, PyObject *incident, long long count, double rejected,
+             double requests)
 {
-    PyObject *track = PyTuple_GET_ITEM(entry, 4);
-    PyObject *calm = PyTuple_GET_ITEM(entry, 6); /* the severities the rule's does not rise above */
     double critical_ratio = PyFloat_AsDouble(PyTuple_GET_ITEM(entry, 5));
+    PyObject *calm = PyTuple_GET_ITEM(entry, 6); /* the severities the rule's does not rise above */
     if (critical_ratio == -1.0 && PyErr_Occurred())
         return -1;
-    if (critical_ratio != 0.0 && (double)rejected >= critical_ratio * (double)requests)
+    if (critical_ratio != 0.0 && rejected >= critical_ratio * requests)
         calm = PyTuple_GET_ITEM(entry, 7); /* those critical does not rise above */
     if (!PyTuple_CheckExact(calm)) {
-        PyErr_SetString(PyExc_TypeError, "weigh(): severities not risen above are a tuple");
+        PyErr_SetString(PyExc_TypeError, "severities not risen above are a tuple");
         return -1;
     }
-    PyObject *open = PyObject_GetAttr(track, INCIDENT);
-    if (open == NULL || open == Py_None) {
-        Py_XDECREF(open);
-        return open == NULL ? -1 : 0; /* the rule opens an incident */
-    }
-    long long count = 0, reported = 0;
-    PyObject *severity = PyObject_GetAttr(open, SEVERITY);
+    long long reported = 0;
+    PyObject *severity = PyObject_GetAttr(incident, SEVERITY);
     int stays = 0;
     for (Py_ssize_t k = 0; severity != NULL && k < PyTuple_GET_SIZE(calm); k++)
         stays |= PyTuple_GET_ITEM(calm, k) == severity;
     Py_XDECREF(severity);
-    if (severity == NULL || long_attr(open, COUNT, &count) < 0
-        || long_attr(open, REPORTED_COUNT, &reported) < 0) {
-        Py_DECREF(open);
+    if (severity == NULL || long_attr(incident, REPORTED_COUNT, &reported) < 0)
         return -1;
+    return stays && count < 2 * reported;
+}
+
+/* only_touches for a quiet request, which leaves the count as it is. 1: *incident is the
+ * rule's open incident; 0: decline (Python opens one, or reports); -1: error. */
+static int
+can_update(PyObject *entry, long long rejected, long long requests, PyObject **incident)
+{
+    PyObject *open = PyObject_GetAttr(PyTuple_GET_ITEM(entry, 4), INCIDENT);
+    if (open == NULL || open == Py_None) {
+        Py_XDECREF(open);
+        return open == NULL ? -1 : 0; /* the rule opens an incident */
     }
-    if (!stays || count >= 2 * reported) {
+    long long count = 0;
+    int touches = long_attr(open, COUNT, &count) < 0
+                      ? -1 : only_touches(entry, open, count, (double)rejected, (double)requests);
+    if (touches <= 0) {
         Py_DECREF(open);
-        return 0; /* its severity changes, or an update is due: Python reports it */
+        return touches;
     }
     *incident = open;
     return 1;

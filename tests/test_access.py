@@ -494,17 +494,21 @@ def test_weigh_moves_an_open_overload_on(
     assert window._denominator == (23 if weighed else 22)
 
 
-def test_weigh_leaves_a_doubled_count_to_python(pack: PatternSet) -> None:
-    """An open incident whose count doubled since it was reported: Python reports it."""
+@pytest.mark.parametrize(("count", "weighed"), [(6, False), (5, True)])
+def test_weigh_leaves_a_doubled_count_to_python(
+    pack: PatternSet, count: int, *, weighed: bool
+) -> None:
+    """An open incident whose count doubled since it was reported (3): Python reports it.
+    One short of that, a request (which leaves the count as it is) only moves last_seen."""
     window = _window(pack, [990 + k for k in range(11)] * 2, rejected=(0, 2, 4, 6, 8, 10))
     rule = next(rule for rule in pack.rules if rule.kind == "overload")
     incident = OpenIncident(
         rule=rule, id="x", first_seen=990.0, last_seen=1000.2, severity=Severity.WARNING,
-        count=6, reported_count=3,
+        count=count, reported_count=3,
     )  # fmt: skip
     lanes = {"pod": {("GET", "/predict", "200"): ((), (_count(pack, window, incident),))}}
     end, *_ = native.weigh([_request(1000.7)], 0, lanes, 1000.9, float("inf"))
-    assert (end, incident.last_seen) == (0, 1000.2)
+    assert (end, incident.last_seen) == ((1, 1000.7) if weighed else (0, 1000.2))
 
 
 def test_weigh_holds_a_window_for_a_run_and_writes_it_back(pack: PatternSet) -> None:
